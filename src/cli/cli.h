@@ -1,0 +1,31 @@
+/* Shared pieces of the command-line front end. Each command lives in its own
+ * cmd_<name>.c and returns the process exit status: 0 success, 2 bad input
+ * (message already printed), 1 any other failure. */
+#ifndef M4_CLI_CLI_H
+#define M4_CLI_CLI_H
+
+#include <stdio.h>
+
+typedef struct m4_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} m4_command;
+
+int m4_cmd_gen(int argc, char **argv);
+int m4_cmd_run(int argc, char **argv);
+int m4_cmd_compare(int argc, char **argv);
+int m4_cmd_dataset(int argc, char **argv);
+int m4_cmd_train(int argc, char **argv);
+int m4_cmd_app(int argc, char **argv);
+
+/* Print "m4sim CMD: <detail or message>" to stderr and return the exit status
+ * for err (2 for input errors, 1 otherwise). */
+int m4_cli_fail(const char *command, int err);
+/* Print a usage error ("m4sim CMD: ...; see m4sim CMD --help") and return 2. */
+int m4_cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* True if argv[i] is -h or --help. */
+int m4_cli_is_help(const char *arg);
+
+#endif

@@ -1,0 +1,14 @@
+/* m4sim run: not built yet. */
+#include <stdio.h>
+
+#include "cli.h"
+
+int m4_cmd_run(int argc, char **argv)
+{
+    if (argc > 1 && m4_cli_is_help(argv[1])) {
+        printf("usage: m4sim run ... (not built yet)\n");
+        return 0;
+    }
+    fprintf(stderr, "m4sim run: not built yet\n");
+    return 1;
+}

@@ -1,0 +1,84 @@
+/* m4sim: entry point and command dispatch. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/error.h"
+#include "m4sim.h"
+
+static const m4_command commands[] = {
+    {"gen", "generate a scenario (topology, flows, config)", m4_cmd_gen},
+    {"run", "simulate a scenario with the flow, packet or m4 backend", m4_cmd_run},
+    {"compare", "per-flow slowdown error of an estimate against a reference", m4_cmd_compare},
+    {"dataset", "generate and simulate training scenarios with packet-level traces", m4_cmd_dataset},
+    {"train", "train an m4 model from a dataset", m4_cmd_train},
+    {"app", "run a closed-loop application (dependency graph of flows)", m4_cmd_app},
+};
+
+static void print_help(FILE *out)
+{
+    fprintf(out,
+            "m4sim %s - a learned flow-level network simulator for data-center networks\n\n"
+            "usage: m4sim COMMAND [options]    (m4sim COMMAND --help for details)\n\n"
+            "commands:\n",
+            M4SIM_VERSION_STRING);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-9s %s\n  %-9s %s\n", "help", "this message", "version",
+            "print the version");
+    fprintf(out, "\nexit status: 0 success, 2 bad input or usage, 1 other failure\n");
+}
+
+int m4_cli_is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int m4_cli_fail(const char *command, int err)
+{
+    const char *detail = m4_last_error();
+    fprintf(stderr, "m4sim %s: %s\n", command, detail[0] ? detail : m4_strerror(err));
+    return err == M4_ENOMEM ? 1 : 2;
+}
+
+int m4_cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "m4sim %s: ", command);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see m4sim %s --help)\n", command);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "help") == 0 || m4_cli_is_help(name)) {
+        if (argc > 2 && strcmp(name, "help") == 0) {
+            for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+                if (strcmp(argv[2], commands[i].name) == 0) {
+                    char *help_argv[] = {argv[2], "--help", NULL};
+                    return commands[i].run(2, help_argv);
+                }
+            }
+        }
+        print_help(stdout);
+        return 0;
+    }
+    if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0) {
+        printf("m4sim %s\n", M4SIM_VERSION_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "m4sim: unknown command '%s' (see m4sim help)\n", name);
+    return 2;
+}

@@ -1,0 +1,145 @@
+/* Core utilities: event heap order, RNG determinism and moments, number
+ * parsers, .npy round trip, atomic files. */
+#include "testlib.h"
+
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/heap.h"
+#include "core/npy.h"
+#include "core/rng.h"
+#include "core/textio.h"
+
+static void heap_orders_by_time_then_insertion(void)
+{
+    m4_heap heap;
+    m4_heap_init(&heap);
+    m4_rng rng;
+    uint64_t seed = m4t_seed();
+    m4_rng_seed(&rng, seed);
+    enum { N = 5000 };
+    for (uint64_t i = 0; i < N; i++)
+        CHECK(m4_heap_push(&heap, (int64_t)m4_rng_below(&rng, 50), i) == M4_OK);
+    m4_heap_entry prev = {-1, 0, 0}, e;
+    int64_t popped = 0;
+    while (m4_heap_pop(&heap, &e) == M4_OK) {
+        CHECK(e.time > prev.time || (e.time == prev.time && e.data > prev.data));
+        prev = e;
+        popped++;
+    }
+    CHECK_INT_EQ(popped, N);
+    CHECK_INT_EQ(m4_heap_peek_time(&heap), INT64_MAX);
+    m4_heap_free(&heap);
+}
+
+static void rng_is_deterministic_and_uniform(void)
+{
+    m4_rng a, b;
+    m4_rng_seed(&a, 42);
+    m4_rng_seed(&b, 42);
+    for (int i = 0; i < 100; i++)
+        CHECK(m4_rng_u64(&a) == m4_rng_u64(&b));
+    double sum = 0, sum_sq = 0, exp_sum = 0;
+    enum { N = 200000 };
+    for (int i = 0; i < N; i++) {
+        double u = m4_rng_uniform(&a);
+        CHECK(u >= 0 && u < 1);
+        double z = m4_rng_normal(&a);
+        sum += z;
+        sum_sq += z * z;
+        exp_sum += m4_rng_exponential(&a, 3.0);
+    }
+    /* Standard errors: mean 1/sqrt(N) ~ 0.0022, so 0.01 is ~4.5 sigma. */
+    CHECK_NEAR(sum / N, 0.0, 0.01);
+    CHECK_NEAR(sum_sq / N, 1.0, 0.02);
+    CHECK_NEAR(exp_sum / N, 3.0, 0.05);
+}
+
+static void parsers_accept_units_and_reject_junk(void)
+{
+    double bps;
+    int64_t ns;
+    CHECK(m4_parse_rate_bps("10Gbps", &bps) == 0 && bps == 10e9);
+    CHECK(m4_parse_rate_bps("40000000000bps", &bps) == 0 && bps == 40e9);
+    CHECK(m4_parse_rate_bps("100Mbps", &bps) == 0 && bps == 100e6);
+    CHECK(m4_parse_rate_bps("10Gbpsx", &bps) != 0);
+    CHECK(m4_parse_rate_bps("", &bps) != 0);
+    CHECK(m4_parse_delay_ns("0.001ms", &ns) == 0 && ns == 1000);
+    CHECK(m4_parse_delay_ns("1us", &ns) == 0 && ns == 1000);
+    CHECK(m4_parse_delay_ns("1000ns", &ns) == 0 && ns == 1000);
+    CHECK(m4_parse_delay_ns("1", &ns) != 0);
+    CHECK(m4_parse_seconds_ns("1.000245319", &ns) == 0 && ns == 1000245319LL);
+    CHECK(m4_parse_seconds_ns("2", &ns) == 0 && ns == 2000000000LL);
+    CHECK(m4_parse_seconds_ns("1.5", &ns) == 0 && ns == 1500000000LL);
+    CHECK(m4_parse_seconds_ns("1e-3", &ns) == 0 && ns == 1000000LL);
+    CHECK(m4_parse_seconds_ns("-1", &ns) != 0);
+    CHECK(m4_parse_seconds_ns("abc", &ns) != 0);
+    int64_t v;
+    CHECK(m4_parse_i64("123", &v) == 0 && v == 123);
+    CHECK(m4_parse_i64("12x", &v) != 0);
+    char line[] = "  a\tbb  c ";
+    char *fields[4];
+    CHECK_INT_EQ(m4_split_fields(line, fields, 4), 3);
+    CHECK(strcmp(fields[1], "bb") == 0);
+}
+
+static void npy_round_trip(void)
+{
+    char path[] = "/tmp/m4t_npy_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    int64_t shape[2] = {3, 4};
+    float data[12];
+    for (int i = 0; i < 12; i++)
+        data[i] = (float)i * 0.5f;
+    CHECK(m4_npy_write(path, M4_NPY_F32, 2, shape, data) == M4_OK);
+    m4_npy_array a;
+    CHECK(m4_npy_read(path, &a) == M4_OK);
+    CHECK_INT_EQ(a.ndim, 2);
+    CHECK_INT_EQ(a.shape[0], 3);
+    CHECK_INT_EQ(a.shape[1], 4);
+    CHECK(a.dtype == M4_NPY_F32);
+    CHECK(a.data && memcmp(a.data, data, sizeof data) == 0);
+    m4_npy_free(&a);
+    /* The header is padded so data starts at a multiple of 64 bytes. */
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    CHECK_INT_EQ((ftell(f) - (long)sizeof data) % 64, 0);
+    fclose(f);
+    int64_t one[1] = {2};
+    int64_t ints[2] = {-7, 1LL << 40};
+    CHECK(m4_npy_write(path, M4_NPY_I64, 1, one, ints) == M4_OK);
+    CHECK(m4_npy_read(path, &a) == M4_OK);
+    CHECK(a.ndim == 1 && a.shape[0] == 2 && ((int64_t *)a.data)[1] == (1LL << 40));
+    m4_npy_free(&a);
+    f = fopen(path, "wb");
+    fputs("not numpy", f);
+    fclose(f);
+    CHECK(m4_npy_read(path, &a) == M4_EFORMAT);
+    remove(path);
+}
+
+static void atomic_file_appears_only_on_commit(void)
+{
+    const char *path = "/tmp/m4t_atomic_out.txt";
+    remove(path);
+    m4_atomic_file out;
+    CHECK(m4_atomic_open(&out, path) == M4_OK);
+    fputs("partial", out.file);
+    CHECK(!m4_file_exists(path));
+    m4_atomic_abort(&out);
+    CHECK(!m4_file_exists(path));
+    CHECK(m4_atomic_open(&out, path) == M4_OK);
+    fputs("whole\n", out.file);
+    CHECK(m4_atomic_commit(&out) == M4_OK);
+    CHECK(m4_file_exists(path));
+    remove(path);
+    CHECK(strcmp(m4_strerror(M4_EPARSE), "malformed input") == 0);
+    CHECK(m4_error_set(M4_EINVAL, "x:%d: bad", 3) == M4_EINVAL);
+    CHECK(strcmp(m4_last_error(), "x:3: bad") == 0);
+}
+
+M4_TEST_MAIN(M4_TEST(heap_orders_by_time_then_insertion), M4_TEST(rng_is_deterministic_and_uniform),
+             M4_TEST(parsers_accept_units_and_reject_junk), M4_TEST(npy_round_trip),
+             M4_TEST(atomic_file_appears_only_on_commit))
