@@ -1,0 +1,591 @@
+/* Flow-level backend (flowSim, DESIGN.md section 7): max-min fair rates by
+ * progressive filling, recomputed at every arrival and transmission end over
+ * the connected component (flows sharing directed links, transitively) that
+ * the event touches; between events each flow's remaining bits drop by
+ * rate x elapsed.
+ *
+ * A flow transmits size + ceil(size/1000) * 48 header bytes; its work is the
+ * bits its bottleneck r_min sends in tx_alone, the time the ideal-FCT formula
+ * gives those bytes at r_min (with its per-term truncations, so that work
+ * and formula agree exactly). Its last byte arrives at the receiver a fixed
+ * delay after its transmission ends:
+ *   extra = ideal_fct - tx_alone
+ * = the path's base delay: propagation plus the first packet's
+ * store-and-forward on every hop but the bottleneck. A flow alone on its path
+ * therefore finishes at exactly its ideal FCT, and never earlier when shared
+ * (its rate never exceeds r_min).
+ *
+ * Two kinds of events: a transmission end frees bandwidth (rates of its
+ * component are recomputed); a delivery reports the completion to the driver.
+ * Predicted transmission ends live in a heap with lazy invalidation: an entry
+ * carries the generation of its flow slot and is ignored once the flow's rate
+ * has changed since. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/heap.h"
+#include "sim/sim.h"
+
+/* Predictions further out than this are treated as "not before a recompute". */
+#define FAR_FUTURE_NS (INT64_MAX / 4)
+
+typedef struct link_member {
+    int32_t slot; /* flow slot using the link */
+    int32_t hop;  /* index of the link on that flow's path */
+} link_member;
+
+typedef struct link_state {
+    double capacity;      /* bits per ns */
+    link_member *members; /* active flows crossing the link (any order) */
+    int32_t count, capacity_members;
+    /* Scratch for progressive filling. */
+    double remaining_capacity;
+    int32_t unfrozen;
+    uint32_t epoch;
+} link_state;
+
+typedef struct flow_slot {
+    int64_t handle;
+    int64_t start_ns;
+    int64_t ideal_fct_ns;
+    int64_t extra_ns;         /* transmission end -> last byte at receiver */
+    double remaining_bits;    /* as of last_update_ns */
+    double rate;              /* bits per ns; 0 until first computed */
+    int64_t last_update_ns;
+    int64_t predicted_end_ns; /* transmission end at the current rate */
+    uint32_t generation;      /* bumped whenever the prediction changes or the slot is freed */
+    uint32_t epoch;           /* component search mark */
+    int32_t num_hops;
+    int8_t active;
+    int8_t frozen;
+    int32_t hops[M4_MAX_HOPS];
+    int32_t positions[M4_MAX_HOPS]; /* index of this flow in each hop's member list */
+} flow_slot;
+
+typedef struct share_entry {
+    double share;
+    int32_t link;
+} share_entry;
+
+typedef struct flow_backend {
+    const m4_topology *topology;
+    link_state *links;
+    int32_t num_links;
+    flow_slot *slots;
+    int32_t num_slots, slot_capacity;
+    int32_t *free_slots;
+    int32_t num_free;
+    m4_heap tx_ends;    /* time = predicted transmission end, data = slot | generation << 32 */
+    m4_heap deliveries; /* time = end_ns, data = handle */
+    int64_t now;
+    uint32_t epoch;
+    /* Links whose component must be recomputed at pending_time. */
+    int32_t *seeds;
+    int32_t num_seeds, seed_capacity;
+    int64_t pending_time;
+    int error; /* sticky: a failed recompute in next_event_time surfaces in advance */
+    /* Scratch for a recompute. */
+    int32_t *component_links, *component_flows;
+    int32_t component_links_capacity, component_flows_capacity;
+    share_entry *share_heap;
+    int32_t share_heap_capacity;
+} flow_backend;
+
+static int grow(void **array, int32_t *capacity, int32_t needed, size_t element)
+{
+    if (needed <= *capacity)
+        return M4_OK;
+    int32_t next = *capacity ? *capacity : 16;
+    while (next < needed)
+        next *= 2;
+    void *grown = realloc(*array, (size_t)next * element);
+    if (!grown)
+        return M4_ENOMEM;
+    *array = grown;
+    *capacity = next;
+    return M4_OK;
+}
+
+static void flow_destroy(void *state)
+{
+    flow_backend *b = state;
+    if (!b)
+        return;
+    for (int32_t i = 0; i < b->num_links; i++)
+        free(b->links[i].members);
+    free(b->links);
+    free(b->slots);
+    free(b->free_slots);
+    m4_heap_free(&b->tx_ends);
+    m4_heap_free(&b->deliveries);
+    free(b->seeds);
+    free(b->component_links);
+    free(b->component_flows);
+    free(b->share_heap);
+    free(b);
+}
+
+static int flow_create(void **state, const m4_scenario *scenario, const m4_backend_params *params)
+{
+    (void)params;
+    *state = NULL;
+    flow_backend *b = calloc(1, sizeof *b);
+    if (!b)
+        return M4_ENOMEM;
+    const m4_topology *t = &scenario->topology;
+    b->topology = t;
+    b->num_links = m4_num_dlinks(t);
+    b->links = calloc((size_t)(b->num_links ? b->num_links : 1), sizeof *b->links);
+    if (!b->links) {
+        flow_destroy(b);
+        return M4_ENOMEM;
+    }
+    for (int32_t i = 0; i < b->num_links; i++) {
+        double rate = m4_dlink_rate_bps(t, i);
+        if (!(rate > 0)) {
+            flow_destroy(b);
+            return m4_error_set(M4_EINVAL, "flow backend: link %d has rate %g", i >> 1, rate);
+        }
+        b->links[i].capacity = rate / 1e9;
+    }
+    m4_heap_init(&b->tx_ends);
+    m4_heap_init(&b->deliveries);
+    b->pending_time = -1;
+    *state = b;
+    return M4_OK;
+}
+
+static int add_seed(flow_backend *b, int32_t link)
+{
+    int err = grow((void **)&b->seeds, &b->seed_capacity, b->num_seeds + 1, sizeof *b->seeds);
+    if (err)
+        return err;
+    b->seeds[b->num_seeds++] = link;
+    return M4_OK;
+}
+
+/* Time the flow needs to send remaining_bits at rate, rounded up so that a
+ * flow never finishes early. */
+static int64_t transmission_ns(double remaining_bits, double rate)
+{
+    if (remaining_bits <= 0)
+        return 0;
+    double ns = ceil(remaining_bits / rate);
+    return ns < (double)FAR_FUTURE_NS ? (int64_t)ns : FAR_FUTURE_NS;
+}
+
+/* Time the bottleneck needs for the flow's bytes, size + ceil(size/1000) * 48
+ * headers, with the truncations of the ideal-FCT formula (DESIGN.md section 3):
+ * the first packet, the rest of the payload, and one header per further
+ * packet, each floored. */
+static int64_t bottleneck_transmission_ns(int64_t size_bytes, double capacity)
+{
+    int64_t first_payload = size_bytes < M4_MTU_BYTES ? size_bytes : M4_MTU_BYTES;
+    int64_t packets = (size_bytes + M4_MTU_BYTES - 1) / M4_MTU_BYTES;
+    return (int64_t)floor((double)(first_payload + M4_HEADER_BYTES) * 8.0 / capacity) +
+           (int64_t)floor((double)(size_bytes - first_payload) * 8.0 / capacity) +
+           (packets - 1) * (int64_t)floor((double)M4_HEADER_BYTES * 8.0 / capacity);
+}
+
+/* The bits a flow must move: what its bottleneck sends in alone_ns, adjusted
+ * down by float ulps so that the event loop's own rounding gives back exactly
+ * alone_ns for a flow alone on its path. */
+static double flow_work_bits(int64_t alone_ns, double capacity)
+{
+    double bits = (double)alone_ns * capacity;
+    while (bits > 0 && transmission_ns(bits, capacity) > alone_ns)
+        bits = nextafter(bits, 0);
+    return bits;
+}
+
+/* ---- progressive filling over one set of components ------------------------------ */
+
+static int share_before(const share_entry *a, const share_entry *b)
+{
+    return a->share < b->share || (a->share == b->share && a->link < b->link);
+}
+
+static void share_push(share_entry *heap, int32_t *count, share_entry item)
+{
+    int32_t i = (*count)++;
+    while (i > 0) {
+        int32_t parent = (i - 1) / 2;
+        if (!share_before(&item, &heap[parent]))
+            break;
+        heap[i] = heap[parent];
+        i = parent;
+    }
+    heap[i] = item;
+}
+
+static share_entry share_pop(share_entry *heap, int32_t *count)
+{
+    share_entry top = heap[0], last = heap[--*count];
+    int32_t n = *count, i = 0;
+    for (;;) {
+        int32_t child = 2 * i + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && share_before(&heap[child + 1], &heap[child]))
+            child++;
+        if (!share_before(&heap[child], &last))
+            break;
+        heap[i] = heap[child];
+        i = child;
+    }
+    if (n > 0)
+        heap[i] = last;
+    return top;
+}
+
+/* Collect every link and flow reachable from the seed links through shared
+ * flows. */
+static int collect_component(flow_backend *b, int32_t *num_links_out, int32_t *num_flows_out)
+{
+    uint32_t epoch = ++b->epoch;
+    if (epoch == 0) { /* wrapped: clear every mark once */
+        for (int32_t i = 0; i < b->num_links; i++)
+            b->links[i].epoch = 0;
+        for (int32_t i = 0; i < b->num_slots; i++)
+            b->slots[i].epoch = 0;
+        epoch = b->epoch = 1;
+    }
+    int32_t num_links = 0, num_flows = 0;
+    for (int32_t s = 0; s < b->num_seeds; s++) {
+        int32_t seed = b->seeds[s];
+        if (b->links[seed].epoch == epoch || b->links[seed].count == 0)
+            continue;
+        b->links[seed].epoch = epoch;
+        int err = grow((void **)&b->component_links, &b->component_links_capacity, num_links + 1,
+                       sizeof *b->component_links);
+        if (err)
+            return err;
+        b->component_links[num_links++] = seed;
+        /* component_links doubles as the BFS queue. */
+        for (int32_t head = num_links - 1; head < num_links; head++) {
+            link_state *l = &b->links[b->component_links[head]];
+            for (int32_t m = 0; m < l->count; m++) {
+                flow_slot *f = &b->slots[l->members[m].slot];
+                if (f->epoch == epoch)
+                    continue;
+                f->epoch = epoch;
+                err = grow((void **)&b->component_flows, &b->component_flows_capacity,
+                           num_flows + 1, sizeof *b->component_flows);
+                if (err)
+                    return err;
+                b->component_flows[num_flows++] = l->members[m].slot;
+                for (int32_t h = 0; h < f->num_hops; h++) {
+                    link_state *next = &b->links[f->hops[h]];
+                    if (next->epoch == epoch)
+                        continue;
+                    next->epoch = epoch;
+                    err = grow((void **)&b->component_links, &b->component_links_capacity,
+                               num_links + 1, sizeof *b->component_links);
+                    if (err)
+                        return err;
+                    b->component_links[num_links++] = f->hops[h];
+                }
+            }
+        }
+    }
+    *num_links_out = num_links;
+    *num_flows_out = num_flows;
+    return M4_OK;
+}
+
+static void set_rate(flow_backend *b, int32_t slot_index, double rate, int64_t now, int *err)
+{
+    flow_slot *f = &b->slots[slot_index];
+    if (rate == f->rate)
+        return; /* prediction still valid; remaining bits stay lazily accounted */
+    if (f->rate > 0 && now > f->last_update_ns) {
+        f->remaining_bits -= f->rate * (double)(now - f->last_update_ns);
+        if (f->remaining_bits < 0)
+            f->remaining_bits = 0;
+    }
+    f->last_update_ns = now;
+    f->rate = rate;
+    f->generation++;
+    f->predicted_end_ns = now + transmission_ns(f->remaining_bits, rate);
+    int e = m4_heap_push(&b->tx_ends, f->predicted_end_ns,
+                         (uint64_t)(uint32_t)slot_index | (uint64_t)f->generation << 32);
+    if (e && !*err)
+        *err = e;
+}
+
+/* Max-min rates by progressive filling over the components of the seeds. */
+static int recompute(flow_backend *b, int64_t now)
+{
+    int32_t num_links, num_flows;
+    int err = collect_component(b, &num_links, &num_flows);
+    b->num_seeds = 0;
+    if (err)
+        return err;
+    if (num_links == 0)
+        return M4_OK;
+    err = grow((void **)&b->share_heap, &b->share_heap_capacity, num_links,
+               sizeof *b->share_heap);
+    if (err)
+        return err;
+    int32_t heap_count = 0;
+    for (int32_t i = 0; i < num_links; i++) {
+        int32_t id = b->component_links[i];
+        link_state *l = &b->links[id];
+        l->remaining_capacity = l->capacity;
+        l->unfrozen = l->count;
+        share_push(b->share_heap, &heap_count, (share_entry){l->capacity / l->count, id});
+    }
+    for (int32_t i = 0; i < num_flows; i++)
+        b->slots[b->component_flows[i]].frozen = 0;
+    /* Freezing flows on other links only raises a link's fair share, so a
+     * popped entry is either current or too low: recompute and re-queue. */
+    while (heap_count > 0) {
+        share_entry top = share_pop(b->share_heap, &heap_count);
+        link_state *l = &b->links[top.link];
+        if (l->unfrozen == 0)
+            continue;
+        double share = l->remaining_capacity / l->unfrozen;
+        if (share > top.share) {
+            share_push(b->share_heap, &heap_count, (share_entry){share, top.link});
+            continue;
+        }
+        if (!(share > 0)) /* rounding left nothing: keep the flows moving */
+            share = l->capacity * 1e-9;
+        for (int32_t m = 0; m < l->count; m++) {
+            int32_t slot_index = l->members[m].slot;
+            flow_slot *f = &b->slots[slot_index];
+            if (f->frozen)
+                continue;
+            f->frozen = 1;
+            for (int32_t h = 0; h < f->num_hops; h++) {
+                link_state *other = &b->links[f->hops[h]];
+                other->remaining_capacity -= share;
+                if (other->remaining_capacity < 0)
+                    other->remaining_capacity = 0;
+                other->unfrozen--;
+            }
+            set_rate(b, slot_index, share, now, &err);
+        }
+    }
+    return err;
+}
+
+static int flush(flow_backend *b)
+{
+    if (b->num_seeds == 0)
+        return M4_OK;
+    return recompute(b, b->pending_time);
+}
+
+/* ---- flow lifecycle ---------------------------------------------------------------- */
+
+static void link_remove(flow_backend *b, int32_t link_id, int32_t position)
+{
+    link_state *l = &b->links[link_id];
+    link_member last = l->members[--l->count];
+    if (position < l->count) {
+        l->members[position] = last;
+        b->slots[last.slot].positions[last.hop] = position;
+    }
+}
+
+/* Transmission of the slot's flow ended at `now`: free its links, queue its delivery. */
+static int end_transmission(flow_backend *b, int32_t slot_index, int64_t now)
+{
+    flow_slot *f = &b->slots[slot_index];
+    for (int32_t h = 0; h < f->num_hops; h++) {
+        link_remove(b, f->hops[h], f->positions[h]);
+        int err = add_seed(b, f->hops[h]);
+        if (err)
+            return err;
+    }
+    int64_t end_ns = now + (f->extra_ns > 0 ? f->extra_ns : 0);
+    if (end_ns < f->start_ns + f->ideal_fct_ns)
+        end_ns = f->start_ns + f->ideal_fct_ns;
+    int err = m4_heap_push(&b->deliveries, end_ns, (uint64_t)f->handle);
+    if (err)
+        return err;
+    f->active = 0;
+    f->generation++;
+    b->free_slots[b->num_free++] = slot_index;
+    return M4_OK;
+}
+
+/* The earliest valid predicted transmission end (dropping stale entries). */
+static int64_t next_tx_end(flow_backend *b)
+{
+    while (m4_heap_count(&b->tx_ends) > 0) {
+        const m4_heap_entry *top = &b->tx_ends.entries[0];
+        const flow_slot *f = &b->slots[(uint32_t)top->data];
+        if (f->active && f->generation == (uint32_t)(top->data >> 32))
+            return top->time;
+        m4_heap_entry dropped;
+        m4_heap_pop(&b->tx_ends, &dropped);
+    }
+    return INT64_MAX;
+}
+
+/* End every transmission predicted at exactly time t, then recompute. */
+static int process_tx_ends_at(flow_backend *b, int64_t t)
+{
+    int err = flush(b);
+    if (err)
+        return err;
+    while (next_tx_end(b) == t) {
+        m4_heap_entry e;
+        m4_heap_pop(&b->tx_ends, &e);
+        err = end_transmission(b, (int32_t)(uint32_t)e.data, t);
+        if (err)
+            return err;
+    }
+    b->pending_time = t;
+    b->now = t;
+    return flush(b);
+}
+
+static int flow_add(void *state, const m4_flow_start *start)
+{
+    flow_backend *b = state;
+    int64_t t = start->start_ns;
+    if (t < b->now)
+        return m4_error_set(M4_ESTATE, "flow backend: flow %lld starts at %lld ns, before %lld ns",
+                            (long long)start->flow_id, (long long)t, (long long)b->now);
+    if (start->num_hops <= 0 || start->num_hops > M4_MAX_HOPS)
+        return m4_error_set(M4_EINVAL, "flow backend: flow %lld has %d hops",
+                            (long long)start->flow_id, start->num_hops);
+    if (start->size_bytes <= 0)
+        return m4_error_set(M4_EINVAL, "flow backend: flow %lld has size %lld",
+                            (long long)start->flow_id, (long long)start->size_bytes);
+    for (int32_t h = 0; h < start->num_hops; h++)
+        if (start->path[h] < 0 || start->path[h] >= b->num_links)
+            return m4_error_set(M4_EINVAL, "flow backend: flow %lld uses unknown link %d",
+                                (long long)start->flow_id, start->path[h]);
+    /* Transmissions ending before or at the arrival free their bandwidth first. */
+    int err;
+    if (b->num_seeds > 0 && b->pending_time < t) {
+        err = flush(b);
+        if (err)
+            return err;
+    }
+    for (int64_t next = next_tx_end(b); next <= t; next = next_tx_end(b)) {
+        err = process_tx_ends_at(b, next);
+        if (err)
+            return err;
+    }
+    int32_t slot_index;
+    if (b->num_free > 0) {
+        slot_index = b->free_slots[--b->num_free];
+    } else {
+        int32_t old_capacity = b->slot_capacity;
+        err = grow((void **)&b->slots, &b->slot_capacity, b->num_slots + 1, sizeof *b->slots);
+        if (err)
+            return err;
+        if (b->slot_capacity != old_capacity) {
+            int32_t *grown = realloc(b->free_slots, (size_t)b->slot_capacity * sizeof *grown);
+            if (!grown)
+                return M4_ENOMEM;
+            b->free_slots = grown;
+        }
+        slot_index = b->num_slots++;
+        b->slots[slot_index].generation = 0;
+        b->slots[slot_index].epoch = 0;
+    }
+    flow_slot *f = &b->slots[slot_index];
+    double bottleneck = INFINITY;
+    for (int32_t h = 0; h < start->num_hops; h++)
+        if (b->links[start->path[h]].capacity < bottleneck)
+            bottleneck = b->links[start->path[h]].capacity;
+    int64_t alone_ns = bottleneck_transmission_ns(start->size_bytes, bottleneck);
+    double bits = flow_work_bits(alone_ns, bottleneck);
+    f->handle = start->handle;
+    f->start_ns = t;
+    f->ideal_fct_ns = start->ideal_fct_ns;
+    f->extra_ns = start->ideal_fct_ns - alone_ns;
+    f->remaining_bits = bits;
+    f->rate = 0;
+    f->last_update_ns = t;
+    f->predicted_end_ns = FAR_FUTURE_NS;
+    f->generation++;
+    f->num_hops = start->num_hops;
+    f->active = 1;
+    f->frozen = 0;
+    for (int32_t h = 0; h < start->num_hops; h++) {
+        int32_t id = start->path[h];
+        link_state *l = &b->links[id];
+        err = grow((void **)&l->members, &l->capacity_members, l->count + 1, sizeof *l->members);
+        if (!err)
+            err = add_seed(b, id);
+        if (err) {
+            for (int32_t undo = 0; undo < h; undo++)
+                link_remove(b, f->hops[undo], f->positions[undo]);
+            f->active = 0;
+            b->free_slots[b->num_free++] = slot_index;
+            return err;
+        }
+        f->hops[h] = id;
+        f->positions[h] = l->count;
+        l->members[l->count++] = (link_member){slot_index, h};
+    }
+    b->pending_time = t;
+    b->now = t;
+    return M4_OK;
+}
+
+static int64_t flow_next_event_time(void *state)
+{
+    flow_backend *b = state;
+    int err = flush(b);
+    if (err) {
+        b->error = err;
+        return b->now; /* the driver calls advance next, which reports it */
+    }
+    int64_t tx = next_tx_end(b);
+    int64_t delivery = m4_heap_peek_time(&b->deliveries);
+    return tx < delivery ? tx : delivery;
+}
+
+static int flow_advance(void *state, int64_t until_ns, m4_completion_list *completed)
+{
+    flow_backend *b = state;
+    if (b->error)
+        return b->error;
+    int err = flush(b);
+    if (err)
+        return err;
+    for (;;) {
+        int64_t tx = next_tx_end(b);
+        int64_t delivery = m4_heap_peek_time(&b->deliveries);
+        int64_t t = tx < delivery ? tx : delivery;
+        if (t > until_ns || t == INT64_MAX)
+            return M4_OK;
+        if (tx == t) {
+            err = process_tx_ends_at(b, t);
+            if (err)
+                return err;
+        }
+        b->now = t;
+        int delivered = 0;
+        while (m4_heap_peek_time(&b->deliveries) == t) {
+            m4_heap_entry e;
+            m4_heap_pop(&b->deliveries, &e);
+            err = m4_completion_push(completed, (int64_t)e.data, t);
+            if (err)
+                return err;
+            delivered = 1;
+        }
+        if (delivered)
+            return M4_OK;
+    }
+}
+
+const m4_backend_ops m4_flow_backend = {
+    .name = "flow",
+    .create = flow_create,
+    .destroy = flow_destroy,
+    .add_flow = flow_add,
+    .next_event_time = flow_next_event_time,
+    .advance = flow_advance,
+    .finish = NULL,
+};
