@@ -38,6 +38,10 @@ typedef struct link_member {
 
 typedef struct link_state {
     double capacity;      /* bits per ns */
+    int64_t capacity_bps;
+    /* Sum of the bottleneck rates of the flows crossing the link: when it
+     * does not exceed the capacity, the link can never constrain them. */
+    int64_t demand_bps;
     link_member *members; /* active flows crossing the link (any order) */
     int32_t count, capacity_members;
     /* Scratch for progressive filling. */
@@ -53,6 +57,8 @@ typedef struct flow_slot {
     int64_t extra_ns;         /* transmission end -> last byte at receiver */
     double remaining_bits;    /* as of last_update_ns */
     double rate;              /* bits per ns; 0 until first computed */
+    double bottleneck;        /* the smallest capacity on the path, bits per ns */
+    int64_t bottleneck_bps;
     int64_t last_update_ns;
     int64_t predicted_end_ns; /* transmission end at the current rate */
     uint32_t generation;      /* bumped whenever the prediction changes or the slot is freed */
@@ -149,6 +155,7 @@ static int flow_create(void **state, const m4_scenario *scenario, const m4_backe
             return m4_error_set(M4_EINVAL, "flow backend: link %d has rate %g", i >> 1, rate);
         }
         b->links[i].capacity = rate / 1e9;
+        b->links[i].capacity_bps = (int64_t)llround(rate);
     }
     m4_heap_init(&b->tx_ends);
     m4_heap_init(&b->deliveries);
@@ -240,8 +247,25 @@ static share_entry share_pop(share_entry *heap, int32_t *count)
     return top;
 }
 
-/* Collect every link and flow reachable from the seed links through shared
- * flows. */
+/* A link couples its flows' rates only if it can be saturated: if the flows'
+ * own bottleneck rates sum to at most its capacity, no allocation (every rate
+ * is at most its flow's bottleneck) fills it, so it constrains nobody. */
+static int link_couples(const link_state *l) { return l->demand_bps > l->capacity_bps; }
+
+static int push_component_link(flow_backend *b, int32_t link, int32_t *num_links)
+{
+    int err = grow((void **)&b->component_links, &b->component_links_capacity, *num_links + 1,
+                   sizeof *b->component_links);
+    if (err)
+        return err;
+    b->component_links[(*num_links)++] = link;
+    return M4_OK;
+}
+
+/* Collect the flows whose rates the event can change: every flow on a seed
+ * link (the links whose set of flows changed), and transitively every flow
+ * sharing a coupling link with a collected flow. component_links gets the
+ * coupling links among them, each with all of its flows collected. */
 static int collect_component(flow_backend *b, int32_t *num_links_out, int32_t *num_flows_out)
 {
     uint32_t epoch = ++b->epoch;
@@ -252,41 +276,48 @@ static int collect_component(flow_backend *b, int32_t *num_links_out, int32_t *n
             b->slots[i].epoch = 0;
         epoch = b->epoch = 1;
     }
-    int32_t num_links = 0, num_flows = 0;
-    for (int32_t s = 0; s < b->num_seeds; s++) {
-        int32_t seed = b->seeds[s];
-        if (b->links[seed].epoch == epoch || b->links[seed].count == 0)
-            continue;
-        b->links[seed].epoch = epoch;
-        int err = grow((void **)&b->component_links, &b->component_links_capacity, num_links + 1,
-                       sizeof *b->component_links);
-        if (err)
-            return err;
-        b->component_links[num_links++] = seed;
-        /* component_links doubles as the BFS queue. */
-        for (int32_t head = num_links - 1; head < num_links; head++) {
-            link_state *l = &b->links[b->component_links[head]];
-            for (int32_t m = 0; m < l->count; m++) {
-                flow_slot *f = &b->slots[l->members[m].slot];
-                if (f->epoch == epoch)
-                    continue;
-                f->epoch = epoch;
-                err = grow((void **)&b->component_flows, &b->component_flows_capacity,
-                           num_flows + 1, sizeof *b->component_flows);
+    int32_t num_links = 0, num_flows = 0, scanned = 0;
+    for (int32_t s = 0;; s++) {
+        /* Links queued in component_links are scanned in order (BFS); seeds
+         * that do not couple are scanned right away and not kept. */
+        int32_t link_id;
+        if (scanned < num_links) {
+            link_id = b->component_links[scanned++];
+            s--;
+        } else if (s < b->num_seeds) {
+            link_id = b->seeds[s];
+            if (b->links[link_id].epoch == epoch)
+                continue;
+            b->links[link_id].epoch = epoch;
+            if (link_couples(&b->links[link_id])) {
+                int err = push_component_link(b, link_id, &num_links);
                 if (err)
                     return err;
-                b->component_flows[num_flows++] = l->members[m].slot;
-                for (int32_t h = 0; h < f->num_hops; h++) {
-                    link_state *next = &b->links[f->hops[h]];
-                    if (next->epoch == epoch)
-                        continue;
-                    next->epoch = epoch;
-                    err = grow((void **)&b->component_links, &b->component_links_capacity,
-                               num_links + 1, sizeof *b->component_links);
-                    if (err)
-                        return err;
-                    b->component_links[num_links++] = f->hops[h];
-                }
+                scanned++;
+            }
+        } else {
+            break;
+        }
+        const link_state *l = &b->links[link_id];
+        for (int32_t m = 0; m < l->count; m++) {
+            int32_t slot_index = l->members[m].slot;
+            flow_slot *f = &b->slots[slot_index];
+            if (f->epoch == epoch)
+                continue;
+            f->epoch = epoch;
+            int err = grow((void **)&b->component_flows, &b->component_flows_capacity,
+                           num_flows + 1, sizeof *b->component_flows);
+            if (err)
+                return err;
+            b->component_flows[num_flows++] = slot_index;
+            for (int32_t h = 0; h < f->num_hops; h++) {
+                link_state *next = &b->links[f->hops[h]];
+                if (next->epoch == epoch || !link_couples(next))
+                    continue;
+                next->epoch = epoch;
+                err = push_component_link(b, f->hops[h], &num_links);
+                if (err)
+                    return err;
             }
         }
     }
@@ -315,7 +346,24 @@ static void set_rate(flow_backend *b, int32_t slot_index, double rate, int64_t n
         *err = e;
 }
 
-/* Max-min rates by progressive filling over the components of the seeds. */
+static void share_sift_down(share_entry *heap, int32_t n, int32_t i)
+{
+    share_entry item = heap[i];
+    for (;;) {
+        int32_t child = 2 * i + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && share_before(&heap[child + 1], &heap[child]))
+            child++;
+        if (!share_before(&heap[child], &item))
+            break;
+        heap[i] = heap[child];
+        i = child;
+    }
+    heap[i] = item;
+}
+
+/* Max-min rates by progressive filling over the flows the seeds reach. */
 static int recompute(flow_backend *b, int64_t now)
 {
     int32_t num_links, num_flows;
@@ -323,22 +371,23 @@ static int recompute(flow_backend *b, int64_t now)
     b->num_seeds = 0;
     if (err)
         return err;
-    if (num_links == 0)
-        return M4_OK;
-    err = grow((void **)&b->share_heap, &b->share_heap_capacity, num_links,
+    err = grow((void **)&b->share_heap, &b->share_heap_capacity, num_links + 1,
                sizeof *b->share_heap);
     if (err)
         return err;
-    int32_t heap_count = 0;
     for (int32_t i = 0; i < num_links; i++) {
         int32_t id = b->component_links[i];
         link_state *l = &b->links[id];
         l->remaining_capacity = l->capacity;
         l->unfrozen = l->count;
-        share_push(b->share_heap, &heap_count, (share_entry){l->capacity / l->count, id});
+        b->share_heap[i] = (share_entry){l->capacity / l->count, id};
     }
+    int32_t heap_count = num_links;
+    for (int32_t i = heap_count / 2 - 1; i >= 0; i--)
+        share_sift_down(b->share_heap, heap_count, i);
     for (int32_t i = 0; i < num_flows; i++)
         b->slots[b->component_flows[i]].frozen = 0;
+    uint32_t epoch = b->epoch;
     /* Freezing flows on other links only raises a link's fair share, so a
      * popped entry is either current or too low: recompute and re-queue. */
     while (heap_count > 0) {
@@ -361,6 +410,8 @@ static int recompute(flow_backend *b, int64_t now)
             f->frozen = 1;
             for (int32_t h = 0; h < f->num_hops; h++) {
                 link_state *other = &b->links[f->hops[h]];
+                if (other->epoch != epoch || !link_couples(other))
+                    continue; /* not part of this computation */
                 other->remaining_capacity -= share;
                 if (other->remaining_capacity < 0)
                     other->remaining_capacity = 0;
@@ -368,6 +419,12 @@ static int recompute(flow_backend *b, int64_t now)
             }
             set_rate(b, slot_index, share, now, &err);
         }
+    }
+    /* Flows on no coupling link run at their own bottleneck. */
+    for (int32_t i = 0; i < num_flows; i++) {
+        int32_t slot_index = b->component_flows[i];
+        if (!b->slots[slot_index].frozen)
+            set_rate(b, slot_index, b->slots[slot_index].bottleneck, now, &err);
     }
     return err;
 }
@@ -381,9 +438,10 @@ static int flush(flow_backend *b)
 
 /* ---- flow lifecycle ---------------------------------------------------------------- */
 
-static void link_remove(flow_backend *b, int32_t link_id, int32_t position)
+static void link_remove(flow_backend *b, int32_t link_id, int32_t position, int64_t demand_bps)
 {
     link_state *l = &b->links[link_id];
+    l->demand_bps -= demand_bps;
     link_member last = l->members[--l->count];
     if (position < l->count) {
         l->members[position] = last;
@@ -396,7 +454,7 @@ static int end_transmission(flow_backend *b, int32_t slot_index, int64_t now)
 {
     flow_slot *f = &b->slots[slot_index];
     for (int32_t h = 0; h < f->num_hops; h++) {
-        link_remove(b, f->hops[h], f->positions[h]);
+        link_remove(b, f->hops[h], f->positions[h], f->bottleneck_bps);
         int err = add_seed(b, f->hops[h]);
         if (err)
             return err;
@@ -494,9 +552,14 @@ static int flow_add(void *state, const m4_flow_start *start)
     }
     flow_slot *f = &b->slots[slot_index];
     double bottleneck = INFINITY;
-    for (int32_t h = 0; h < start->num_hops; h++)
-        if (b->links[start->path[h]].capacity < bottleneck)
-            bottleneck = b->links[start->path[h]].capacity;
+    int64_t bottleneck_bps = INT64_MAX;
+    for (int32_t h = 0; h < start->num_hops; h++) {
+        const link_state *l = &b->links[start->path[h]];
+        if (l->capacity < bottleneck)
+            bottleneck = l->capacity;
+        if (l->capacity_bps < bottleneck_bps)
+            bottleneck_bps = l->capacity_bps;
+    }
     int64_t alone_ns = bottleneck_transmission_ns(start->size_bytes, bottleneck);
     double bits = flow_work_bits(alone_ns, bottleneck);
     f->handle = start->handle;
@@ -504,6 +567,8 @@ static int flow_add(void *state, const m4_flow_start *start)
     f->ideal_fct_ns = start->ideal_fct_ns;
     f->extra_ns = start->ideal_fct_ns - alone_ns;
     f->remaining_bits = bits;
+    f->bottleneck = bottleneck;
+    f->bottleneck_bps = bottleneck_bps;
     f->rate = 0;
     f->last_update_ns = t;
     f->predicted_end_ns = FAR_FUTURE_NS;
@@ -519,7 +584,7 @@ static int flow_add(void *state, const m4_flow_start *start)
             err = add_seed(b, id);
         if (err) {
             for (int32_t undo = 0; undo < h; undo++)
-                link_remove(b, f->hops[undo], f->positions[undo]);
+                link_remove(b, f->hops[undo], f->positions[undo], f->bottleneck_bps);
             f->active = 0;
             b->free_slots[b->num_free++] = slot_index;
             return err;
@@ -527,6 +592,7 @@ static int flow_add(void *state, const m4_flow_start *start)
         f->hops[h] = id;
         f->positions[h] = l->count;
         l->members[l->count++] = (link_member){slot_index, h};
+        l->demand_bps += f->bottleneck_bps;
     }
     b->pending_time = t;
     b->now = t;
