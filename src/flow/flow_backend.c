@@ -363,6 +363,23 @@ static void share_sift_down(share_entry *heap, int32_t n, int32_t i)
     heap[i] = item;
 }
 
+static void freeze_flow(flow_backend *b, int32_t slot_index, double rate, uint32_t epoch,
+                        int64_t now, int *err)
+{
+    flow_slot *f = &b->slots[slot_index];
+    f->frozen = 1;
+    for (int32_t h = 0; h < f->num_hops; h++) {
+        link_state *other = &b->links[f->hops[h]];
+        if (other->epoch != epoch || !link_couples(other))
+            continue; /* not part of this computation */
+        other->remaining_capacity -= rate;
+        if (other->remaining_capacity < 0)
+            other->remaining_capacity = 0;
+        other->unfrozen--;
+    }
+    set_rate(b, slot_index, rate, now, err);
+}
+
 /* Max-min rates by progressive filling over the flows the seeds reach. */
 static int recompute(flow_backend *b, int64_t now)
 {
@@ -371,27 +388,46 @@ static int recompute(flow_backend *b, int64_t now)
     b->num_seeds = 0;
     if (err)
         return err;
-    err = grow((void **)&b->share_heap, &b->share_heap_capacity, num_links + 1,
+    err = grow((void **)&b->share_heap, &b->share_heap_capacity, num_links + num_flows + 1,
                sizeof *b->share_heap);
     if (err)
         return err;
+    int32_t heap_count = 0;
     for (int32_t i = 0; i < num_links; i++) {
         int32_t id = b->component_links[i];
         link_state *l = &b->links[id];
         l->remaining_capacity = l->capacity;
         l->unfrozen = l->count;
-        b->share_heap[i] = (share_entry){l->capacity / l->count, id};
+        b->share_heap[heap_count++] = (share_entry){l->capacity / l->count, id};
     }
-    int32_t heap_count = num_links;
+    /* Links that cannot saturate are left out, but they still cap each flow
+     * at its bottleneck: a flow whose bottleneck link is left out gets that
+     * cap as its own entry (encoded as link -1 - slot). */
+    for (int32_t i = 0; i < num_flows; i++) {
+        int32_t slot_index = b->component_flows[i];
+        flow_slot *f = &b->slots[slot_index];
+        f->frozen = 0;
+        int capped = 0;
+        for (int32_t h = 0; h < f->num_hops && !capped; h++) {
+            const link_state *l = &b->links[f->hops[h]];
+            capped = l->capacity_bps == f->bottleneck_bps && link_couples(l);
+        }
+        if (!capped)
+            b->share_heap[heap_count++] = (share_entry){f->bottleneck, -1 - slot_index};
+    }
     for (int32_t i = heap_count / 2 - 1; i >= 0; i--)
         share_sift_down(b->share_heap, heap_count, i);
-    for (int32_t i = 0; i < num_flows; i++)
-        b->slots[b->component_flows[i]].frozen = 0;
     uint32_t epoch = b->epoch;
     /* Freezing flows on other links only raises a link's fair share, so a
      * popped entry is either current or too low: recompute and re-queue. */
     while (heap_count > 0) {
         share_entry top = share_pop(b->share_heap, &heap_count);
+        if (top.link < 0) {
+            int32_t slot_index = -1 - top.link;
+            if (!b->slots[slot_index].frozen)
+                freeze_flow(b, slot_index, top.share, epoch, now, &err);
+            continue;
+        }
         link_state *l = &b->links[top.link];
         if (l->unfrozen == 0)
             continue;
@@ -404,20 +440,8 @@ static int recompute(flow_backend *b, int64_t now)
             share = l->capacity * 1e-9;
         for (int32_t m = 0; m < l->count; m++) {
             int32_t slot_index = l->members[m].slot;
-            flow_slot *f = &b->slots[slot_index];
-            if (f->frozen)
-                continue;
-            f->frozen = 1;
-            for (int32_t h = 0; h < f->num_hops; h++) {
-                link_state *other = &b->links[f->hops[h]];
-                if (other->epoch != epoch || !link_couples(other))
-                    continue; /* not part of this computation */
-                other->remaining_capacity -= share;
-                if (other->remaining_capacity < 0)
-                    other->remaining_capacity = 0;
-                other->unfrozen--;
-            }
-            set_rate(b, slot_index, share, now, &err);
+            if (!b->slots[slot_index].frozen)
+                freeze_flow(b, slot_index, share, epoch, now, &err);
         }
     }
     /* Flows on no coupling link run at their own bottleneck. */
