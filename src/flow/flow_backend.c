@@ -407,12 +407,15 @@ static int recompute(flow_backend *b, int64_t now)
         int32_t slot_index = b->component_flows[i];
         flow_slot *f = &b->slots[slot_index];
         f->frozen = 0;
-        int capped = 0;
+        /* Flows on no coupling link are settled by the last loop below. */
+        int capped = 0, coupled = 0;
         for (int32_t h = 0; h < f->num_hops && !capped; h++) {
             const link_state *l = &b->links[f->hops[h]];
-            capped = l->capacity_bps == f->bottleneck_bps && link_couples(l);
+            int couples = link_couples(l);
+            coupled |= couples;
+            capped = couples && l->capacity_bps == f->bottleneck_bps;
         }
-        if (!capped)
+        if (coupled && !capped)
             b->share_heap[heap_count++] = (share_entry){f->bottleneck, -1 - slot_index};
     }
     for (int32_t i = heap_count / 2 - 1; i >= 0; i--)
