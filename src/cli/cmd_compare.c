@@ -134,7 +134,7 @@ static int plot(const char *png_path, const char *ref_name, const char *est_name
             /* File names go into gnuplot strings: single quotes, no escapes needed
              * except the quote itself, which we refuse. */
             fprintf(gp,
-                    "set terminal pngcairo size 1200,500 font ',10'\n"
+                    "set terminal pngcairo size 1200,500 font ',10' noenhanced\n"
                     "set output '%s'\n"
                     "set multiplot layout 1,2\n"
                     "set key bottom right\n"
