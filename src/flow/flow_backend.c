@@ -87,7 +87,8 @@ typedef struct flow_backend {
     m4_heap deliveries; /* time = end_ns, data = handle */
     int64_t now;
     uint32_t epoch;
-    /* Links whose component must be recomputed at pending_time. */
+    /* What must be recomputed at pending_time: links (>= 0) and new flows
+     * (-1 - slot). */
     int32_t *seeds;
     int32_t num_seeds, seed_capacity;
     int64_t pending_time;
@@ -262,10 +263,36 @@ static int push_component_link(flow_backend *b, int32_t link, int32_t *num_links
     return M4_OK;
 }
 
-/* Collect the flows whose rates the event can change: every flow on a seed
- * link (the links whose set of flows changed), and transitively every flow
- * sharing a coupling link with a collected flow. component_links gets the
- * coupling links among them, each with all of its flows collected. */
+/* Add a flow to the component, queueing its coupling links. */
+static int collect_flow(flow_backend *b, int32_t slot_index, uint32_t epoch, int32_t *num_links,
+                        int32_t *num_flows)
+{
+    flow_slot *f = &b->slots[slot_index];
+    if (f->epoch == epoch || !f->active)
+        return M4_OK;
+    f->epoch = epoch;
+    int err = grow((void **)&b->component_flows, &b->component_flows_capacity, *num_flows + 1,
+                   sizeof *b->component_flows);
+    if (err)
+        return err;
+    b->component_flows[(*num_flows)++] = slot_index;
+    for (int32_t h = 0; h < f->num_hops; h++) {
+        link_state *next = &b->links[f->hops[h]];
+        if (next->epoch == epoch || !link_couples(next))
+            continue;
+        next->epoch = epoch;
+        err = push_component_link(b, f->hops[h], num_links);
+        if (err)
+            return err;
+    }
+    return M4_OK;
+}
+
+/* Collect the flows whose rates the event can change: the seed flows (new
+ * arrivals), every flow on a seed link (a link that coupled its flows before
+ * or after the event), and transitively every flow sharing a coupling link
+ * with a collected flow. component_links gets the coupling links among them,
+ * each with all of its flows collected. */
 static int collect_component(flow_backend *b, int32_t *num_links_out, int32_t *num_flows_out)
 {
     uint32_t epoch = ++b->epoch;
@@ -277,45 +304,32 @@ static int collect_component(flow_backend *b, int32_t *num_links_out, int32_t *n
         epoch = b->epoch = 1;
     }
     int32_t num_links = 0, num_flows = 0, scanned = 0;
-    for (int32_t s = 0;; s++) {
-        /* Links queued in component_links are scanned in order (BFS); seeds
-         * that do not couple are scanned right away and not kept. */
-        int32_t link_id;
-        if (scanned < num_links) {
-            link_id = b->component_links[scanned++];
-            s--;
-        } else if (s < b->num_seeds) {
-            link_id = b->seeds[s];
-            if (b->links[link_id].epoch == epoch)
-                continue;
-            b->links[link_id].epoch = epoch;
-            if (link_couples(&b->links[link_id])) {
-                int err = push_component_link(b, link_id, &num_links);
-                if (err)
-                    return err;
-                scanned++;
-            }
+    for (int32_t s = 0; s < b->num_seeds; s++) {
+        int32_t seed = b->seeds[s];
+        int err;
+        if (seed < 0) {
+            err = collect_flow(b, -1 - seed, epoch, &num_links, &num_flows);
         } else {
-            break;
-        }
-        const link_state *l = &b->links[link_id];
-        for (int32_t m = 0; m < l->count; m++) {
-            int32_t slot_index = l->members[m].slot;
-            flow_slot *f = &b->slots[slot_index];
-            if (f->epoch == epoch)
+            link_state *l = &b->links[seed];
+            if (l->epoch == epoch)
                 continue;
-            f->epoch = epoch;
-            int err = grow((void **)&b->component_flows, &b->component_flows_capacity,
-                           num_flows + 1, sizeof *b->component_flows);
-            if (err)
-                return err;
-            b->component_flows[num_flows++] = slot_index;
-            for (int32_t h = 0; h < f->num_hops; h++) {
-                link_state *next = &b->links[f->hops[h]];
-                if (next->epoch == epoch || !link_couples(next))
-                    continue;
-                next->epoch = epoch;
-                err = push_component_link(b, f->hops[h], &num_links);
+            l->epoch = epoch;
+            err = M4_OK;
+            if (link_couples(l)) {
+                err = push_component_link(b, seed, &num_links);
+            } else {
+                /* No longer coupling: its flows are collected, the link not kept. */
+                for (int32_t m = 0; m < l->count && !err; m++)
+                    err = collect_flow(b, l->members[m].slot, epoch, &num_links, &num_flows);
+            }
+        }
+        if (err)
+            return err;
+        /* Breadth-first through the coupling links queued so far. */
+        while (scanned < num_links) {
+            const link_state *l = &b->links[b->component_links[scanned++]];
+            for (int32_t m = 0; m < l->count; m++) {
+                err = collect_flow(b, l->members[m].slot, epoch, &num_links, &num_flows);
                 if (err)
                     return err;
             }
@@ -481,10 +495,14 @@ static int end_transmission(flow_backend *b, int32_t slot_index, int64_t now)
 {
     flow_slot *f = &b->slots[slot_index];
     for (int32_t h = 0; h < f->num_hops; h++) {
+        /* A link that did not couple its flows before the departure changes
+         * nobody's rate by losing one. */
+        if (link_couples(&b->links[f->hops[h]])) {
+            int err = add_seed(b, f->hops[h]);
+            if (err)
+                return err;
+        }
         link_remove(b, f->hops[h], f->positions[h], f->bottleneck_bps);
-        int err = add_seed(b, f->hops[h]);
-        if (err)
-            return err;
     }
     int64_t end_ns = now + (f->extra_ns > 0 ? f->extra_ns : 0);
     if (end_ns < f->start_ns + f->ideal_fct_ns)
@@ -607,8 +625,6 @@ static int flow_add(void *state, const m4_flow_start *start)
         int32_t id = start->path[h];
         link_state *l = &b->links[id];
         err = grow((void **)&l->members, &l->capacity_members, l->count + 1, sizeof *l->members);
-        if (!err)
-            err = add_seed(b, id);
         if (err) {
             for (int32_t undo = 0; undo < h; undo++)
                 link_remove(b, f->hops[undo], f->positions[undo], f->bottleneck_bps);
@@ -621,6 +637,15 @@ static int flow_add(void *state, const m4_flow_start *start)
         l->members[l->count++] = (link_member){slot_index, h};
         l->demand_bps += f->bottleneck_bps;
     }
+    /* The new flow needs a rate; the flows of a link it joins are affected
+     * only if the link now couples them (it cannot have coupled before and
+     * not now). */
+    err = add_seed(b, -1 - slot_index);
+    for (int32_t h = 0; h < f->num_hops && !err; h++)
+        if (link_couples(&b->links[f->hops[h]]))
+            err = add_seed(b, f->hops[h]);
+    if (err)
+        return err;
     b->pending_time = t;
     b->now = t;
     return M4_OK;
