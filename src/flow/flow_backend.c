@@ -51,22 +51,23 @@ typedef struct link_state {
 } link_state;
 
 typedef struct flow_slot {
+    /* Fields read while collecting a component first, to share a cache line. */
+    uint32_t epoch;           /* component search mark */
+    int8_t active;
+    int8_t frozen;
+    int16_t num_hops;
+    int32_t hops[M4_MAX_HOPS];
+    double rate;              /* bits per ns; 0 until first computed */
+    double bottleneck;        /* the smallest capacity on the path, bits per ns */
+    int64_t bottleneck_bps;
+    double remaining_bits;    /* as of last_update_ns */
+    int64_t last_update_ns;
+    int64_t predicted_end_ns; /* transmission end at the current rate */
+    uint32_t generation;      /* bumped whenever the prediction changes or the slot is freed */
     int64_t handle;
     int64_t start_ns;
     int64_t ideal_fct_ns;
     int64_t extra_ns;         /* transmission end -> last byte at receiver */
-    double remaining_bits;    /* as of last_update_ns */
-    double rate;              /* bits per ns; 0 until first computed */
-    double bottleneck;        /* the smallest capacity on the path, bits per ns */
-    int64_t bottleneck_bps;
-    int64_t last_update_ns;
-    int64_t predicted_end_ns; /* transmission end at the current rate */
-    uint32_t generation;      /* bumped whenever the prediction changes or the slot is freed */
-    uint32_t epoch;           /* component search mark */
-    int32_t num_hops;
-    int8_t active;
-    int8_t frozen;
-    int32_t hops[M4_MAX_HOPS];
     int32_t positions[M4_MAX_HOPS]; /* index of this flow in each hop's member list */
 } flow_slot;
 
@@ -210,9 +211,11 @@ static double flow_work_bits(int64_t alone_ns, double capacity)
 
 /* ---- progressive filling over one set of components ------------------------------ */
 
+/* Ties come out in an order fixed by the sequence of heap operations, so
+ * runs stay deterministic without a tie-breaker. */
 static int share_before(const share_entry *a, const share_entry *b)
 {
-    return a->share < b->share || (a->share == b->share && a->link < b->link);
+    return a->share < b->share;
 }
 
 static void share_push(share_entry *heap, int32_t *count, share_entry item)
@@ -618,7 +621,7 @@ static int flow_add(void *state, const m4_flow_start *start)
     f->last_update_ns = t;
     f->predicted_end_ns = FAR_FUTURE_NS;
     f->generation++;
-    f->num_hops = start->num_hops;
+    f->num_hops = (int16_t)start->num_hops;
     f->active = 1;
     f->frozen = 0;
     for (int32_t h = 0; h < start->num_hops; h++) {
