@@ -199,7 +199,9 @@ int m4_sim_run_until(m4_sim *sim, int64_t until_ns)
     for (;;) {
         int64_t next_start = m4_heap_peek_time(&sim->pending);
         int64_t next_backend = sim->ops->next_event_time(sim->state);
-        if (next_start > until_ns && next_backend > until_ns)
+        /* INT64_MAX means "nothing": stop even when until_ns is INT64_MAX. */
+        if ((next_start > until_ns || next_start == INT64_MAX) &&
+            (next_backend > until_ns || next_backend == INT64_MAX))
             break;
         if (next_start <= next_backend) {
             /* Starts come before backend events at the same instant. */
