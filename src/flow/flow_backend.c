@@ -99,6 +99,8 @@ typedef struct flow_backend {
     int32_t component_links_capacity, component_flows_capacity;
     share_entry *share_heap;
     int32_t share_heap_capacity;
+    share_entry *caps; /* per-flow caps of a recompute, sorted */
+    int32_t caps_capacity;
 } flow_backend;
 
 static int grow(void **array, int32_t *capacity, int32_t needed, size_t element)
@@ -132,6 +134,7 @@ static void flow_destroy(void *state)
     free(b->component_links);
     free(b->component_flows);
     free(b->share_heap);
+    free(b->caps);
     free(b);
 }
 
@@ -397,6 +400,27 @@ static void freeze_flow(flow_backend *b, int32_t slot_index, double rate, uint32
     set_rate(b, slot_index, rate, now, err);
 }
 
+static int compare_caps(const void *a, const void *b)
+{
+    const share_entry *x = a, *y = b;
+    if (x->share != y->share)
+        return x->share < y->share ? -1 : 1;
+    return (x->link > y->link) - (x->link < y->link);
+}
+
+/* Sort caps by value (then slot). They usually all share one value (the
+ * host link rate), in which case they are already in order of collection,
+ * which is deterministic. */
+static void sort_caps(share_entry *caps, int32_t n)
+{
+    for (int32_t i = 1; i < n; i++) {
+        if (caps[i].share != caps[0].share) {
+            qsort(caps, (size_t)n, sizeof *caps, compare_caps);
+            return;
+        }
+    }
+}
+
 /* Max-min rates by progressive filling over the flows the seeds reach. */
 static int recompute(flow_backend *b, int64_t now)
 {
@@ -405,11 +429,13 @@ static int recompute(flow_backend *b, int64_t now)
     b->num_seeds = 0;
     if (err)
         return err;
-    err = grow((void **)&b->share_heap, &b->share_heap_capacity, num_links + num_flows + 1,
+    err = grow((void **)&b->share_heap, &b->share_heap_capacity, num_links + 1,
                sizeof *b->share_heap);
+    if (!err)
+        err = grow((void **)&b->caps, &b->caps_capacity, num_flows + 1, sizeof *b->caps);
     if (err)
         return err;
-    int32_t heap_count = 0;
+    int32_t heap_count = 0, num_caps = 0;
     for (int32_t i = 0; i < num_links; i++) {
         int32_t id = b->component_links[i];
         link_state *l = &b->links[id];
@@ -419,7 +445,7 @@ static int recompute(flow_backend *b, int64_t now)
     }
     /* Links that cannot saturate are left out, but they still cap each flow
      * at its bottleneck: a flow whose bottleneck link is left out gets that
-     * cap as its own entry (encoded as link -1 - slot). */
+     * cap as its own entry (link = the flow's slot) in caps. */
     for (int32_t i = 0; i < num_flows; i++) {
         int32_t slot_index = b->component_flows[i];
         flow_slot *f = &b->slots[slot_index];
@@ -433,21 +459,25 @@ static int recompute(flow_backend *b, int64_t now)
             capped = couples && l->capacity_bps == f->bottleneck_bps;
         }
         if (coupled && !capped)
-            b->share_heap[heap_count++] = (share_entry){f->bottleneck, -1 - slot_index};
+            b->caps[num_caps++] = (share_entry){f->bottleneck, slot_index};
     }
     for (int32_t i = heap_count / 2 - 1; i >= 0; i--)
         share_sift_down(b->share_heap, heap_count, i);
+    sort_caps(b->caps, num_caps);
     uint32_t epoch = b->epoch;
     /* Freezing flows on other links only raises a link's fair share, so a
-     * popped entry is either current or too low: recompute and re-queue. */
-    while (heap_count > 0) {
-        share_entry top = share_pop(b->share_heap, &heap_count);
-        if (top.link < 0) {
-            int32_t slot_index = -1 - top.link;
-            if (!b->slots[slot_index].frozen)
-                freeze_flow(b, slot_index, top.share, epoch, now, &err);
+     * popped entry is either current or too low: recompute and re-queue.
+     * The flow caps (constant, sorted) merge in ahead of equal shares. */
+    int32_t next_cap = 0;
+    while (heap_count > 0 || next_cap < num_caps) {
+        if (next_cap < num_caps &&
+            (heap_count == 0 || b->caps[next_cap].share <= b->share_heap[0].share)) {
+            share_entry cap = b->caps[next_cap++];
+            if (!b->slots[cap.link].frozen)
+                freeze_flow(b, cap.link, cap.share, epoch, now, &err);
             continue;
         }
+        share_entry top = share_pop(b->share_heap, &heap_count);
         link_state *l = &b->links[top.link];
         if (l->unfrozen == 0)
             continue;
