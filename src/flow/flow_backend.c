@@ -15,6 +15,15 @@
  * therefore finishes at exactly its ideal FCT, and never earlier when shared
  * (its rate never exceeds r_min).
  *
+ * Components are taken over coupling links only: a link whose flows' own
+ * bottleneck rates sum to at most its capacity can never be saturated (no
+ * flow exceeds its bottleneck), so it constrains nobody and does not tie its
+ * flows together; the recompute keeps each flow's bottleneck as a cap. An
+ * event recomputes the flows on the links it changes that couple (before or
+ * after), and everything reachable from them through coupling links. The
+ * result equals a global recompute (tests/test_flow.c checks this against an
+ * independent implementation).
+ *
  * Two kinds of events: a transmission end frees bandwidth (rates of its
  * component are recomputed); a delivery reports the completion to the driver.
  * Predicted transmission ends live in a heap with lazy invalidation: an entry
