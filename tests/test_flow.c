@@ -238,6 +238,26 @@ static void arrival_during_transfer_and_direction(void)
     CHECK_INT_EQ(flows[2].end_ns, 167600);
 }
 
+static void many_simultaneous_tiny_flows(void)
+{
+    /* 100 one-byte flows on one 10 Gb/s link at once: 49 B = floor(39.2) =
+     * 39 ns alone = 390 bits; at 0.1 Gb/s each they all end at 3900 ns (one
+     * ns of rounding allowed), then 100 more arrive exactly then. */
+    enum { N = 100 };
+    m4_scenario sc;
+    m4_link links[1];
+    double gbps[] = {10};
+    make_links(&sc, links, 1, gbps);
+    test_flow flows[2 * N];
+    for (int i = 0; i < 2 * N; i++)
+        flows[i] = (test_flow){i < N ? 0 : 3900, 1, ideal_with_delay(1, 10, 7), {0}, 1, 0};
+    CHECK(run_backend(&sc, flows, 2 * N) == 0);
+    for (int i = 0; i < 2 * N; i++) {
+        CHECK_NEAR((double)(flows[i].end_ns - flows[i].start_ns), 3900 + 7, 1);
+        CHECK(flows[i].end_ns - flows[i].start_ns >= flows[i].ideal_fct_ns);
+    }
+}
+
 /* ---- independent slow simulator: global progressive filling at every event,
  * continuous (double) time. ------------------------------------------------- */
 
@@ -377,5 +397,5 @@ static void matches_global_recompute_on_random_scenarios(void)
 
 M4_TEST_MAIN(M4_TEST(lone_flow_fct_is_exactly_ideal), M4_TEST(three_flows_on_a_line),
              M4_TEST(unequal_capacities), M4_TEST(parking_lot),
-             M4_TEST(arrival_during_transfer_and_direction),
+             M4_TEST(arrival_during_transfer_and_direction), M4_TEST(many_simultaneous_tiny_flows),
              M4_TEST(matches_global_recompute_on_random_scenarios))
