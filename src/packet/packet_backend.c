@@ -17,11 +17,11 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "core/heap.h"
 #include "core/npy.h"
 #include "core/rng.h"
 #include "core/textio.h"
 #include "packet/cc/cc.h"
+#include "packet/event_heap.h"
 #include "packet/trace.h"
 #include "sim/sim.h"
 
@@ -61,7 +61,9 @@ typedef struct port {
     double rate_bps;
     int64_t delay_ns;
     int64_t kmin, kmax;    /* ECN thresholds in bytes at this port's rate */
-    int busy, from_switch, to_switch;
+    int64_t busy_until;    /* the port serialises a packet until then */
+    int free_pending;      /* an EV_PORT_FREE is scheduled at busy_until */
+    int from_switch, to_switch;
     /* host NIC: its flows in round-robin order */
     int32_t *flows;
     int32_t num_flows, flow_capacity, rr;
@@ -92,7 +94,7 @@ typedef struct pkt_sim {
     const m4_scenario *sc;
     const m4_topology *t;
     m4_config cfg;
-    m4_heap heap;
+    pk_heap heap;
     int64_t now;
     m4_rng rng;
     int err;
@@ -150,7 +152,7 @@ static void vec3_push(pkt_sim *s, vec3 *v, int64_t a, int64_t b, int64_t c)
 
 static void schedule(pkt_sim *s, int64_t time, int64_t index, int kind)
 {
-    int err = m4_heap_push(&s->heap, time, ((uint64_t)index << EV_BITS) | (uint64_t)kind);
+    int err = pk_heap_push(&s->heap, time, ((uint64_t)index << EV_BITS) | (uint64_t)kind);
     if (err)
         fail(s, err);
 }
@@ -247,6 +249,15 @@ static int64_t flow_window(const pkt_sim *s, const flow *f)
 }
 
 static void port_kick(pkt_sim *s, int32_t d);
+
+static void port_wake_when_free(pkt_sim *s, int32_t d)
+{
+    port *pt = &s->ports[d];
+    if (!pt->free_pending) {
+        pt->free_pending = 1;
+        schedule(s, pt->busy_until, d, EV_PORT_FREE);
+    }
+}
 
 /* ---- switch buffer and PFC ---------------------------------------------- */
 
@@ -360,9 +371,12 @@ static void transmit(pkt_sim *s, int32_t d, int32_t i)
         h->rate_bps = pt->rate_bps;
     }
     int64_t tx = tx_time_ns(pt->rate_bps, p->size);
-    pt->busy = 1;
-    schedule(s, s->now + tx, d, EV_PORT_FREE);
+    pt->busy_until = s->now + tx;
     schedule(s, s->now + tx + pt->delay_ns, i, EV_ARRIVE);
+    /* A port-free event only when something already waits; otherwise the
+     * next packet finds the port idle by its busy_until (half the events). */
+    if (pt->head[PRIO_CTRL] >= 0 || pt->head[PRIO_DATA] >= 0 || pt->num_flows > 0)
+        port_wake_when_free(s, d);
 }
 
 /* Host NIC: the next flow (round robin) that may send now; sets *wake to the
@@ -411,8 +425,10 @@ static void send_data(pkt_sim *s, int32_t d, int32_t slot)
 static void port_kick(pkt_sim *s, int32_t d)
 {
     port *pt = &s->ports[d];
-    if (pt->busy)
+    if (s->now < pt->busy_until) {
+        port_wake_when_free(s, d);
         return;
+    }
     if (pt->head[PRIO_CTRL] >= 0) {
         transmit(s, d, queue_pop(s, pt, PRIO_CTRL));
         return;
@@ -654,7 +670,7 @@ static void process(pkt_sim *s, uint64_t data)
     s->events++;
     switch (kind) {
     case EV_PORT_FREE:
-        s->ports[index].busy = 0;
+        s->ports[index].free_pending = 0;
         port_kick(s, (int32_t)index);
         break;
     case EV_ARRIVE:
@@ -707,7 +723,7 @@ static void packet_destroy(void *state)
     pkt_sim *s = state;
     if (!s)
         return;
-    m4_heap_free(&s->heap);
+    pk_heap_free(&s->heap);
     if (s->ports)
         for (int32_t d = 0; d < s->num_dlinks; d++)
             free(s->ports[d].flows);
@@ -746,7 +762,6 @@ static int packet_create(void **state, const m4_scenario *sc, const m4_backend_p
     s->sc = sc;
     s->t = t;
     s->cfg = *cfg;
-    m4_heap_init(&s->heap);
     m4_rng_seed(&s->rng, 0x6d3473696dULL);
     s->free_pkt = -1;
     s->free_slot = -1;
@@ -916,7 +931,7 @@ static int packet_add_flow(void *state, const m4_flow_start *fs)
 static int64_t packet_next_event_time(void *state)
 {
     pkt_sim *s = state;
-    return m4_heap_peek_time(&s->heap);
+    return pk_heap_peek_time(&s->heap);
 }
 
 static int packet_advance(void *state, int64_t until_ns, m4_completion_list *completed)
@@ -924,24 +939,23 @@ static int packet_advance(void *state, int64_t until_ns, m4_completion_list *com
     pkt_sim *s = state;
     s->out = completed;
     s->completed_at = -1;
-    m4_heap_entry e;
+    pk_event e;
     while (!s->err) {
-        int64_t t = m4_heap_peek_time(&s->heap);
+        int64_t t = pk_heap_peek_time(&s->heap);
         if (t == INT64_MAX || t > until_ns || (s->completed_at >= 0 && t > s->completed_at))
             break;
         int err = pool_reserve(s);
         if (err)
             return err;
-        m4_heap_pop(&s->heap, &e);
+        e = pk_heap_pop(&s->heap);
         s->now = e.time;
         process(s, e.data);
     }
     /* Only bookkeeping events (timers of finished work, samples) may remain when
      * every flow is done; drop them so the driver sees the backend idle. */
     if (!s->err && s->num_active == 0 && s->live_flows == 0 && s->pkts_in_use == 0 &&
-        m4_heap_count(&s->heap) > 0) {
-        while (m4_heap_count(&s->heap) > 0)
-            m4_heap_pop(&s->heap, &e);
+        s->heap.count > 0) {
+        s->heap.count = 0;
         s->sample_scheduled = 0;
         for (int32_t d = 0; d < s->num_dlinks; d++)
             s->ports[d].wake_at = 0;
