@@ -113,7 +113,7 @@ static void bottleneck_shared_fairly(void)
     for (int cc = 0; cc < 4; cc++) {
         for (int n = 2; n <= MAXN; n *= 2) {
             char spec[64];
-            snprintf(spec, sizeof spec, "star:hosts=%d,rate=10Gbps,delay=1us", n + 1);
+            snprintf(spec, sizeof spec, "star:hosts=%d", n + 1);
             /* The fork's presets (window = BDP, scaled by rate), except DCTCP,
              * which gets a window that does not limit so that its queue is
              * governed by the marking threshold K */
@@ -199,7 +199,7 @@ static void bottleneck_shared_fairly(void)
 
 static int run_incast(int pfc, double buffer_kb, m4_packet_stats_t *st, int64_t size)
 {
-    m4_scenario *sc = pd_scenario("star:hosts=17,rate=10Gbps,delay=1us", M4_CC_DCTCP, 1000000, buffer_kb, pfc);
+    m4_scenario *sc = pd_scenario("star:hosts=17", M4_CC_DCTCP, 1000000, buffer_kb, pfc);
     CHECK(sc != NULL);
     if (!sc)
         return -1;
@@ -412,7 +412,7 @@ static void bad_input_is_rejected(void)
     path[1] = 99;
     CHECK_INT_EQ(m4_packet_backend.add_flow(st, &fs), M4_EINVAL);
     int32_t hops;
-    CHECK_INT_EQ(m4_route(&sc->routing, 0, 1, 0, path, 2, &hops), 0);
+    CHECK_INT_EQ(pd_route(sc, 0, 1, 0, path, 2, &hops), 0);
     fs.size_bytes = 0;
     CHECK_INT_EQ(m4_packet_backend.add_flow(st, &fs), M4_EINVAL);
     fs.size_bytes = 1000;

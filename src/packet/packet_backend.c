@@ -744,6 +744,58 @@ static void packet_destroy(void *state)
     free(s);
 }
 
+/* The fork's base RTT: 2 x the propagation delay of the longest shortest path
+ * (in hops) between two hosts; the same value for every flow (HPCC's T). One
+ * BFS per host; hosts do not forward. */
+static int64_t max_base_rtt_ns(const m4_topology *t, int *err)
+{
+    int32_t n = t->num_nodes;
+    int32_t *hops = malloc((size_t)(n ? n : 1) * sizeof *hops);
+    int64_t *delay = malloc((size_t)(n ? n : 1) * sizeof *delay);
+    int32_t *queue = malloc((size_t)(n ? n : 1) * sizeof *queue);
+    int64_t best = 0;
+    *err = 0;
+    if (!hops || !delay || !queue) {
+        *err = M4_ENOMEM;
+    } else {
+        for (int32_t src = 0; src < n; src++) {
+            if (t->is_switch[src])
+                continue;
+            for (int32_t v = 0; v < n; v++)
+                hops[v] = -1;
+            int32_t head = 0, tail = 0, far_hops = 0;
+            int64_t far_delay = 0;
+            hops[src] = 0;
+            delay[src] = 0;
+            queue[tail++] = src;
+            while (head < tail) {
+                int32_t v = queue[head++];
+                if (v != src && !t->is_switch[v]) {
+                    if (hops[v] > far_hops || (hops[v] == far_hops && delay[v] > far_delay)) {
+                        far_hops = hops[v];
+                        far_delay = delay[v];
+                    }
+                    continue;
+                }
+                for (int32_t k = t->adj_start[v]; k < t->adj_start[v + 1]; k++) {
+                    int32_t d = t->adj_dlinks[k], w = m4_dlink_to(t, d);
+                    if (hops[w] < 0) {
+                        hops[w] = hops[v] + 1;
+                        delay[w] = delay[v] + m4_dlink_delay_ns(t, d);
+                        queue[tail++] = w;
+                    }
+                }
+            }
+            if (2 * far_delay > best)
+                best = 2 * far_delay;
+        }
+    }
+    free(hops);
+    free(delay);
+    free(queue);
+    return best;
+}
+
 static int packet_create(void **state, const m4_scenario *sc, const m4_backend_params *params)
 {
     *state = NULL;
@@ -766,7 +818,12 @@ static int packet_create(void **state, const m4_scenario *sc, const m4_backend_p
     s->free_pkt = -1;
     s->free_slot = -1;
     s->window_bytes = sc->window_bytes;
-    s->base_rtt_ns = m4_topology_max_base_rtt_ns(t);
+    int err = 0;
+    s->base_rtt_ns = max_base_rtt_ns(t, &err);
+    if (err) {
+        packet_destroy(s);
+        return err;
+    }
     s->pfc = cfg->pfc;
     s->rto_ns = cfg->pfc ? 10000000 : 1000000;
     s->ack_high_prio = cfg->cc == M4_CC_DCTCP || cfg->cc == M4_CC_TIMELY;
