@@ -405,6 +405,10 @@ static void bad_input_is_rejected(void)
     sc->config.buffer_kb = 0;
     CHECK_INT_EQ(m4_packet_backend.create(&st, sc, NULL), M4_EINVAL);
     sc->config.buffer_kb = 3000;
+    sc->topology.links[0].rate_bps = 0;
+    CHECK_INT_EQ(m4_packet_backend.create(&st, sc, NULL), M4_EINVAL);
+    CHECK(strstr(m4_last_error(), "link 0") != NULL);
+    sc->topology.links[0].rate_bps = 10e9;
     CHECK_INT_EQ(m4_packet_backend.create(&st, sc, NULL), 0);
     int32_t path[2] = {0, 0};
     m4_flow_start fs = {0, 0, 0, 1, 1000, 0, path, 2, 1000};

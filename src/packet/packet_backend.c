@@ -808,6 +808,10 @@ static int packet_create(void **state, const m4_scenario *sc, const m4_backend_p
     if (sc->window_bytes <= 0)
         return m4_error_set(M4_EINVAL, "packet backend: window must be positive (got %lld bytes)",
                             (long long)sc->window_bytes);
+    for (int32_t l = 0; l < t->num_links; l++)
+        if (!(t->links[l].rate_bps > 0) || t->links[l].delay_ns < 0)
+            return m4_error_set(M4_EINVAL, "packet backend: link %d (%d-%d) needs a positive rate and a delay >= 0",
+                                l, t->links[l].a, t->links[l].b);
     pkt_sim *s = calloc(1, sizeof *s);
     if (!s)
         return M4_ENOMEM;
