@@ -230,11 +230,13 @@ static int share_before(const share_entry *a, const share_entry *b)
     return a->share < b->share;
 }
 
+/* A 4-ary heap: half the depth of a binary one, and the four children
+ * share a cache line. */
 static void share_push(share_entry *heap, int32_t *count, share_entry item)
 {
     int32_t i = (*count)++;
     while (i > 0) {
-        int32_t parent = (i - 1) / 2;
+        int32_t parent = (i - 1) / 4;
         if (!share_before(&item, &heap[parent]))
             break;
         heap[i] = heap[parent];
@@ -243,23 +245,33 @@ static void share_push(share_entry *heap, int32_t *count, share_entry item)
     heap[i] = item;
 }
 
+static void share_sift_down(share_entry *heap, int32_t n, int32_t i)
+{
+    share_entry item = heap[i];
+    for (;;) {
+        int32_t first = 4 * i + 1;
+        if (first >= n)
+            break;
+        int32_t best = first, end = first + 4 < n ? first + 4 : n;
+        for (int32_t c = first + 1; c < end; c++)
+            if (heap[c].share < heap[best].share)
+                best = c;
+        if (!share_before(&heap[best], &item))
+            break;
+        heap[i] = heap[best];
+        i = best;
+    }
+    heap[i] = item;
+}
+
 static share_entry share_pop(share_entry *heap, int32_t *count)
 {
-    share_entry top = heap[0], last = heap[--*count];
-    int32_t n = *count, i = 0;
-    for (;;) {
-        int32_t child = 2 * i + 1;
-        if (child >= n)
-            break;
-        if (child + 1 < n && share_before(&heap[child + 1], &heap[child]))
-            child++;
-        if (!share_before(&heap[child], &last))
-            break;
-        heap[i] = heap[child];
-        i = child;
+    share_entry top = heap[0];
+    int32_t n = --*count;
+    if (n > 0) {
+        heap[0] = heap[n];
+        share_sift_down(heap, n, 0);
     }
-    if (n > 0)
-        heap[i] = last;
     return top;
 }
 
@@ -375,22 +387,6 @@ static void set_rate(flow_backend *b, int32_t slot_index, double rate, int64_t n
         *err = e;
 }
 
-static void share_sift_down(share_entry *heap, int32_t n, int32_t i)
-{
-    share_entry item = heap[i];
-    for (;;) {
-        int32_t child = 2 * i + 1;
-        if (child >= n)
-            break;
-        if (child + 1 < n && share_before(&heap[child + 1], &heap[child]))
-            child++;
-        if (!share_before(&heap[child], &item))
-            break;
-        heap[i] = heap[child];
-        i = child;
-    }
-    heap[i] = item;
-}
 
 static void freeze_flow(flow_backend *b, int32_t slot_index, double rate, uint32_t epoch,
                         int64_t now, int *err)
@@ -470,7 +466,7 @@ static int recompute(flow_backend *b, int64_t now)
         if (coupled && !capped)
             b->caps[num_caps++] = (share_entry){f->bottleneck, slot_index};
     }
-    for (int32_t i = heap_count / 2 - 1; i >= 0; i--)
+    for (int32_t i = (heap_count - 2) / 4; i >= 0; i--)
         share_sift_down(b->share_heap, heap_count, i);
     sort_caps(b->caps, num_caps);
     uint32_t epoch = b->epoch;
