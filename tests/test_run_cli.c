@@ -1,0 +1,177 @@
+/* m4sim run: a hand-computed scenario end to end, determinism, and bad input
+ * (exit 2, a message naming file and line, no output files). */
+#include "testlib.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char scratch[] = "/tmp/m4sim-test-run-XXXXXX";
+
+static const char *path_in(const char *name)
+{
+    static char buffers[4][512];
+    static int next;
+    char *p = buffers[next++ % 4];
+    snprintf(p, 512, "%s/%s", scratch, name);
+    return p;
+}
+
+static void write_text(const char *name, const char *text)
+{
+    FILE *f = fopen(path_in(name), "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static char *read_text(const char *name)
+{
+    static char buffers[2][1 << 16];
+    static int next;
+    char *buffer = buffers[next++ % 2];
+    FILE *f = fopen(path_in(name), "r");
+    size_t n = f ? fread(buffer, 1, (1 << 16) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buffer[n] = '\0';
+    return buffer;
+}
+
+static int exists(const char *name) { return access(path_in(name), F_OK) == 0; }
+
+static int run_cli(const char *args)
+{
+    char command[2048];
+    snprintf(command, sizeof command, "cd %s && '%s' run %s >out.txt 2>err.txt", scratch,
+             m4t_cli(), args);
+    int status = system(command);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Three hosts (0, 1, 2) on switch 3, 10 Gb/s, 1 us. */
+static const char *star_topology = "4 1 3\n3\n0 3 10Gbps 0.001ms 0\n1 3 10Gbps 1us 0\n"
+                                   "2 3 10Gbps 1000ns 0\n";
+
+static void setup(void)
+{
+    if (!mkdtemp(scratch)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+}
+
+static void two_flows_share_a_receiver(void)
+{
+    /* Flows 0 -> 2 and 1 -> 2, 100000 B each at t = 0: 5 Gb/s each on the
+     * link into host 2. Work: 838 + 79200 + 99 x 38 = 83800 ns at 10G =
+     * 838000 bits, so both transmissions end at 167600 ns; the base delay is
+     * ideal - 83800 = 2838 (ideal = 2000 + 2 x 838 + 79200 + 3762 = 86638).
+     * FCT = 170438. A third flow, 2 -> 0 later and alone: its ideal. */
+    mkdir(path_in("sc"), 0755);
+    write_text("sc/topology.txt", star_topology);
+    write_text("sc/flows.txt", "3\n0 0 2 3 100 100000 0\n1 1 2 3 100 100000 0\n"
+                               "7 2 0 3 100 5444 0.001\n");
+    CHECK_INT_EQ(run_cli("sc --backend flow --quiet"), 0);
+    const char *fct = read_text("sc/flow/fct.txt");
+    CHECK(strcmp(fct, "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
+                      "0 0 2 100000 0 170438 86638 1.967243\n"
+                      "1 1 2 100000 0 170438 86638 1.967243\n"
+                      "7 2 0 5444 1000000 7421 7421 1.000000\n") == 0);
+    const char *summary = read_text("sc/flow/summary.txt");
+    CHECK(strstr(summary, "backend flow\n") != NULL);
+    CHECK(strstr(summary, "flows 3\n") != NULL);
+    CHECK(strstr(summary, "completed 3\n") != NULL);
+    CHECK(strstr(summary, "slowdown_p50 1.9672\n") != NULL); /* 2nd of 3 */
+    CHECK(strstr(summary, "slowdown_p99 1.9672\n") != NULL);
+    /* -o and determinism: a second run elsewhere gives the same bytes. */
+    CHECK_INT_EQ(run_cli("sc --backend flow --quiet -o again"), 0);
+    CHECK(strcmp(read_text("again/fct.txt"), read_text("sc/flow/fct.txt")) == 0);
+    /* Without --quiet the summary is echoed. */
+    CHECK_INT_EQ(run_cli("sc"), 0);
+    CHECK(strstr(read_text("out.txt"), "slowdown_mean") != NULL);
+}
+
+static void bad_input_leaves_no_output(void)
+{
+    static const struct {
+        const char *flows, *expect;
+    } cases[] = {
+        {"2\n0 0 2 3 100 100000 0\n1 1 9 3 100 100000 0\n", "flows.txt:3"},
+        {"1\n0 0 2 3 100 -5 0\n", "flows.txt:2"},
+        {"1\n0 0 2 3 100 abc 0\n", "flows.txt:2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "bad%zu", i);
+        mkdir(path_in(name), 0755);
+        char file[128];
+        snprintf(file, sizeof file, "%s/topology.txt", name);
+        write_text(file, star_topology);
+        snprintf(file, sizeof file, "%s/flows.txt", name);
+        write_text(file, cases[i].flows);
+        char args[128];
+        snprintf(args, sizeof args, "%s --backend flow", name);
+        CHECK_INT_EQ(run_cli(args), 2);
+        const char *err = read_text("err.txt");
+        if (!strstr(err, cases[i].expect)) {
+            fprintf(stderr, "  case %zu: stderr '%s' lacks '%s'\n", i, err, cases[i].expect);
+            CHECK(0);
+        }
+        snprintf(file, sizeof file, "%s/flow", name);
+        CHECK(!exists(file));
+    }
+    mkdir(path_in("badtopo"), 0755);
+    write_text("badtopo/topology.txt", "4 1 3\n3\n0 3 10Gbps 1us 0\n1 3 -10Gbps 1us 0\n"
+                                       "2 3 10Gbps 1us 0\n");
+    CHECK_INT_EQ(run_cli("badtopo"), 2);
+    CHECK(strstr(read_text("err.txt"), "topology.txt:4") != NULL);
+    CHECK(!exists("badtopo/flow"));
+
+    CHECK_INT_EQ(run_cli("no-such-dir --backend flow"), 2);
+    CHECK(strstr(read_text("err.txt"), "no-such-dir") != NULL);
+    CHECK(!exists("no-such-dir"));
+    CHECK_INT_EQ(run_cli("sc --backend warp"), 2);
+    CHECK_INT_EQ(run_cli("sc --threads 0"), 2);
+    CHECK_INT_EQ(run_cli("sc --bogus"), 2);
+    CHECK_INT_EQ(run_cli(""), 2);
+    CHECK_INT_EQ(run_cli("sc --model m.bin --backend flow"), 2);
+}
+
+static void other_backends_run_or_say_not_built(void)
+{
+    for (int i = 0; i < 2; i++) {
+        const char *args = i ? "sc --backend m4 --quiet -o m4out" : "sc --backend packet --quiet -o pout";
+        int status = run_cli(args);
+        if (status == 0) {
+            CHECK(exists(i ? "m4out/fct.txt" : "pout/fct.txt"));
+        } else {
+            CHECK_INT_EQ(status, 1);
+            CHECK(strstr(read_text("err.txt"), "not built") != NULL);
+            CHECK(!exists(i ? "m4out" : "pout"));
+        }
+    }
+}
+
+static void help_documents_options(void)
+{
+    CHECK_INT_EQ(run_cli("--help"), 0);
+    const char *help = read_text("out.txt");
+    const char *options[] = {"--backend", "--model", "--trace", "-o OUTDIR", "--threads",
+                             "fct.txt", "summary.txt"};
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+        CHECK(strstr(help, options[i]) != NULL);
+}
+
+static void cleanup(void)
+{
+    char command[600];
+    snprintf(command, sizeof command, "rm -rf '%s'", scratch);
+    if (system(command) != 0)
+        fprintf(stderr, "  could not remove %s\n", scratch);
+}
+
+M4_TEST_MAIN(M4_TEST(setup), M4_TEST(two_flows_share_a_receiver),
+             M4_TEST(bad_input_leaves_no_output), M4_TEST(other_backends_run_or_say_not_built),
+             M4_TEST(help_documents_options), M4_TEST(cleanup))
