@@ -52,7 +52,16 @@ const char *m4_cc_name(m4_cc_kind cc);
 /* The 13 numbers the m4 model takes (DESIGN.md section 8), each scaled to
  * order 1: [buffer, window, onehot(dctcp,dcqcn,hpcc,timely), dctcp K,
  * dcqcn Kmin, Kmax, hpcc eta, hpcc AI, timely Tlow, Thigh]; zeros for the CC
- * parameters not in use. window_bytes is the window in force (resolved). */
+ * parameters not in use. window_bytes is the window in force (resolved).
+ * Scaling: buffer KB/1000, window bytes/10^4, one-hot as 0/1, K values KB/10,
+ * eta as is, AI Mb/s / 1000, Tlow/Thigh us / 100. Indices: 0 buffer,
+ * 1 window, 2..5 one-hot, 6 DCTCP K, 7 DCQCN Kmin, 8 Kmax, 9 eta, 10 AI,
+ * 11 Tlow, 12 Thigh.
+ * Accepted ranges (m4_config_set/read): BUFFER_KB 10..100000, WINDOW_BYTES 0
+ * or 1000..10^7, PFC 0|1, K values > 0 with Kmin <= Kmax, HPCC_ETA and
+ * ECN_PMAX in (0,1], HPCC_AI_MBPS > 0, 0 < TIMELY_TLOW_US < TIMELY_THIGH_US.
+ * "KEY=value" is accepted as well; a key may appear once; CC may appear
+ * anywhere in the file and picks the defaults the other keys override. */
 #define M4_CONFIG_FEATURES 13
 void m4_config_features(const m4_config *cfg, int64_t window_bytes, float *out);
 

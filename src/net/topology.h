@@ -65,7 +65,20 @@ void m4_topology_free(m4_topology *t);
  *   star:hosts=N[,rate=..][,delay=..]
  *   dumbbell:left=L,right=R[,rate=..][,bottleneck_rate=..][,delay=..]
  *   line:switches=N[,hosts=H per end..][,rate=..][,delay=..]
- * or a path to a topology.txt file. Rates accept 10Gbps/10G, delays 1us/1000ns. */
+ * or a path to a topology.txt file. Rates accept 10Gbps/10G, delays 1us/1000ns.
+ * Defaults: hosts 10G, fabric 40G, 1 us per link; rate= is the host link rate.
+ * Node ids: hosts first (0..N-1, rack by rack), then switches.
+ *   fabric: one ToR per rack, F fabric switches per pod (default 2), F spine
+ *     planes of S spines (default 4); fabric switch f of every pod links to
+ *     all spines of plane f; every ToR links to all fabric switches of its
+ *     pod. oversub=O sets the ToR uplink rate to hosts*host_rate/(F*O) (the
+ *     spine links stay at fabric_rate); without it uplinks run at fabric_rate.
+ *     pods=2,racks=4,hosts=4 has the shape of the fork's 32-host fabric.
+ *   fattree: edge switch e of a pod holds k/2 hosts; aggregation switch j of
+ *     every pod links to cores j*k/2 .. j*k/2+k/2-1.
+ *   dumbbell: hosts 0..L-1 on the left switch, the rest on the right; the
+ *     switch-switch link runs at bottleneck_rate (default rate).
+ *   line: N switches in a chain, `hosts` hosts (default 1) on each switch. */
 int m4_topology_from_spec(m4_topology *t, const char *spec);
 
 /* The largest base RTT over host pairs: 2 x the sum of propagation delays of
