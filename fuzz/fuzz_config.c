@@ -2,6 +2,7 @@
  * error; a valid config written back reads back identically. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>

@@ -2,6 +2,7 @@
  * flow set or a clean error; a valid set written back reads back the same. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
