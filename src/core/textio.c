@@ -118,7 +118,7 @@ int m4_parse_seconds_ns(const char *text, int64_t *out_ns)
     int64_t whole = 0, frac = 0;
     int frac_digits = 0, digits = 0;
     while (*p >= '0' && *p <= '9') {
-        if (whole > 9000000000LL)
+        if (whole >= 900000000LL) /* keeps whole * 1e9 + frac below INT64_MAX */
             return M4_EPARSE;
         whole = whole * 10 + (*p++ - '0');
         digits++;
