@@ -367,6 +367,31 @@ static int collect_component(flow_backend *b, int32_t *num_links_out, int32_t *n
     return M4_OK;
 }
 
+static int compare_heap_entries(const void *a, const void *b)
+{
+    const m4_heap_entry *x = a, *y = b;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Drop stale predictions (rates changed since) so the heap stays
+ * proportional to the active flows; entries keep their order keys. */
+static void compact_tx_ends(flow_backend *b)
+{
+    m4_heap *heap = &b->tx_ends;
+    int64_t kept = 0;
+    for (int64_t i = 0; i < heap->count; i++) {
+        const m4_heap_entry *e = &heap->entries[i];
+        const flow_slot *f = &b->slots[(uint32_t)e->data];
+        if (f->active && f->generation == (uint32_t)(e->data >> 32))
+            heap->entries[kept++] = *e;
+    }
+    /* A sorted array is a valid min-heap; order by (time, seq) as the heap does. */
+    heap->count = kept;
+    qsort(heap->entries, (size_t)kept, sizeof *heap->entries, compare_heap_entries);
+}
+
 static void set_rate(flow_backend *b, int32_t slot_index, double rate, int64_t now, int *err)
 {
     flow_slot *f = &b->slots[slot_index];
@@ -381,6 +406,8 @@ static void set_rate(flow_backend *b, int32_t slot_index, double rate, int64_t n
     f->rate = rate;
     f->generation++;
     f->predicted_end_ns = now + transmission_ns(f->remaining_bits, rate);
+    if (m4_heap_count(&b->tx_ends) > 4 * (int64_t)(b->num_slots - b->num_free) + 4096)
+        compact_tx_ends(b);
     int e = m4_heap_push(&b->tx_ends, f->predicted_end_ns,
                          (uint64_t)(uint32_t)slot_index | (uint64_t)f->generation << 32);
     if (e && !*err)
