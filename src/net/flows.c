@@ -63,15 +63,24 @@ int m4_flows_read(m4_flowset *set, const char *path, const m4_topology *t)
                            r.line_number, MAX_FLOWS);
         goto fail;
     }
-    set->flows = malloc(sizeof(m4_flow) * (size_t)(declared > 0 ? declared : 1));
-    ids = malloc(sizeof(int64_t) * 2 * (size_t)(declared > 0 ? declared : 1));
-    id_lines = malloc(sizeof(int64_t) * (size_t)(declared > 0 ? declared : 1));
-    if (!set->flows || !ids || !id_lines) {
-        err = m4_error_set(M4_ENOMEM, "%s: out of memory for %" PRId64 " flows", path, declared);
-        goto fail;
-    }
+    /* Grow with the lines actually present, so a huge count line on a short
+     * file costs nothing. */
+    int64_t capacity = 0;
     int columns = 0;
     for (int64_t i = 0; i < declared; i++) {
+        if (i == capacity) {
+            int64_t grown = capacity ? 2 * capacity : 1024;
+            if (grown > declared) grown = declared;
+            m4_flow *flows = realloc(set->flows, sizeof(m4_flow) * (size_t)grown);
+            if (flows) set->flows = flows;
+            int64_t *lines = flows ? realloc(id_lines, sizeof(int64_t) * (size_t)grown) : NULL;
+            if (lines) id_lines = lines;
+            if (!flows || !lines) {
+                err = m4_error_set(M4_ENOMEM, "%s: out of memory for %" PRId64 " flows", path, grown);
+                goto fail;
+            }
+            capacity = grown;
+        }
         got = next_content_line(&r, &line);
         if (got < 0) {
             err = got;
@@ -156,6 +165,11 @@ int m4_flows_read(m4_flowset *set, const char *path, const m4_topology *t)
         goto fail;
     }
     /* Unique ids: sort (id, index) pairs and look for neighbours. */
+    ids = malloc(sizeof(int64_t) * 2 * (size_t)(set->count > 0 ? set->count : 1));
+    if (!ids) {
+        err = m4_error_set(M4_ENOMEM, "%s: out of memory", path);
+        goto fail;
+    }
     for (int64_t i = 0; i < set->count; i++) {
         ids[2 * i] = set->flows[i].id;
         ids[2 * i + 1] = i;
