@@ -106,4 +106,75 @@ static void test_activation_gradients(void)
     }
 }
 
-M4_TEST_MAIN(M4_TEST(test_linear_gradients), M4_TEST(test_activation_gradients))
+
+/* Independent double GRU (PyTorch gate order r, z, n): L = sum g * hout. */
+static double gru_loss_ref(double *const P[6], const float *g, int N, int C, int H)
+{
+    const double *x = P[0], *h = P[1], *wi = P[2], *wh = P[3], *bi = P[4], *bh = P[5];
+    double L = 0;
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < H; k++) {
+            double a[3], b[3];
+            for (int q = 0; q < 3; q++) {
+                int row = q * H + k;
+                a[q] = bi[row], b[q] = bh[row];
+                for (int c = 0; c < C; c++) a[q] += wi[row * C + c] * x[i * C + c];
+                for (int c = 0; c < H; c++) b[q] += wh[row * H + c] * h[i * H + c];
+            }
+            double r = 1 / (1 + exp(-(a[0] + b[0]))), z = 1 / (1 + exp(-(a[1] + b[1])));
+            double n = tanh(a[2] + r * b[2]);
+            L += g[i * H + k] * ((1 - z) * n + z * h[i * H + k]);
+        }
+    return L;
+}
+
+static void test_gru_gradients(void)
+{
+    enum { N = 4, C = 3, H = 5 };
+    m4_rng rng;
+    m4_rng_seed(&rng, m4t_seed() + 2);
+    int sizes[6] = {N * C, N * H, 3 * H * C, 3 * H * H, 3 * H, 3 * H};
+    float f[6][3 * H * H];
+    double d[6][3 * H * H];
+    float grad[6][3 * H * H];
+    double *P[6];
+    for (int p = 0; p < 6; p++) {
+        fill(&rng, f[p], sizes[p], 1.0);
+        for (int k = 0; k < sizes[p]; k++) d[p][k] = f[p][k], grad[p][k] = 0;
+        P[p] = d[p];
+    }
+    float g[N * H], hout[N * H], cache[N * 4 * H], scratch[N * 6 * H];
+    fill(&rng, g, N * H, 1.0);
+    m4_nn_gru_forward(hout, cache, scratch, f[0], f[1], f[2], f[3], f[4], f[5], N, C, H);
+    double L = 0;
+    for (int k = 0; k < N * H; k++) L += g[k] * hout[k];
+    CHECK_NEAR(L, gru_loss_ref(P, g, N, C, H), 1e-5);
+    m4_nn_gru_backward(grad[0], grad[1], grad[2], grad[3], grad[4], grad[5], scratch, g, cache,
+                       f[0], f[1], f[2], f[3], N, C, H);
+    for (int p = 0; p < 6; p++)
+        for (int k = 0; k < sizes[p]; k++) {
+            double keep = d[p][k];
+            d[p][k] = keep + FD_STEP;
+            double lp = gru_loss_ref(P, g, N, C, H);
+            d[p][k] = keep - FD_STEP;
+            double lm = gru_loss_ref(P, g, N, C, H);
+            d[p][k] = keep;
+            double fd = (lp - lm) / (2 * FD_STEP);
+            CHECK_NEAR(grad[p][k], fd, 1e-5 + 1e-4 * fabs(fd));
+        }
+}
+
+/* Known answer, C = H = 1, all weights 0.5 and biases 0, x = 1, h = 1:
+ * r = z = sig(1) = 0.7310585786, n = tanh(0.5 + 0.7310585786*0.5) = tanh(0.8655292893)
+ * = 0.6990955480, hout = (1 - z)*n + z*1 = 0.2689414214*0.6990955480 + 0.7310585786 = 0.9190743290. */
+static void test_gru_known_answer(void)
+{
+    float x = 1, h = 1, wi[3] = {0.5f, 0.5f, 0.5f}, wh[3] = {0.5f, 0.5f, 0.5f};
+    float bi[3] = {0}, bh[3] = {0}, hout, cache[4], scratch[6];
+    m4_nn_gru_forward(&hout, cache, scratch, &x, &h, wi, wh, bi, bh, 1, 1, 1);
+    CHECK_NEAR(cache[0], 0.7310585786, 1e-6);
+    CHECK_NEAR(cache[2], 0.6990955480, 1e-6);
+    CHECK_NEAR(hout, 0.9190743290, 1e-6);
+}
+
+M4_TEST_MAIN(M4_TEST(test_gru_gradients), M4_TEST(test_gru_known_answer), M4_TEST(test_linear_gradients), M4_TEST(test_activation_gradients))

@@ -56,3 +56,49 @@ void m4_nn_tanh_backward(float *dinp, const float *dout, const float *out, int n
 {
     for (int i = 0; i < n; i++) dinp[i] += dout[i] * (1.0f - out[i] * out[i]);
 }
+
+void m4_nn_gru_forward(float *hout, float *cache, float *scratch, const float *x, const float *h,
+                       const float *w_ih, const float *w_hh, const float *b_ih, const float *b_hh,
+                       int N, int C, int H)
+{
+    float *gi = scratch, *gh = scratch + (long)N * 3 * H;
+    m4_nn_linear_forward(gi, x, w_ih, b_ih, N, C, 3 * H);
+    m4_nn_linear_forward(gh, h, w_hh, b_hh, N, H, 3 * H);
+    for (int i = 0; i < N; i++) {
+        const float *a = gi + (long)i * 3 * H, *b = gh + (long)i * 3 * H;
+        float *c = cache + (long)i * 4 * H;
+        for (int k = 0; k < H; k++) {
+            float r = 1.0f / (1.0f + expf(-(a[k] + b[k])));
+            float z = 1.0f / (1.0f + expf(-(a[H + k] + b[H + k])));
+            float n = tanhf(a[2 * H + k] + r * b[2 * H + k]);
+            c[k] = r, c[H + k] = z, c[2 * H + k] = n, c[3 * H + k] = b[2 * H + k];
+            hout[(long)i * H + k] = (1.0f - z) * n + z * h[(long)i * H + k];
+        }
+    }
+}
+
+void m4_nn_gru_backward(float *dx, float *dh, float *dw_ih, float *dw_hh, float *db_ih,
+                        float *db_hh, float *scratch, const float *dhout, const float *cache,
+                        const float *x, const float *h, const float *w_ih, const float *w_hh, int N,
+                        int C, int H)
+{
+    float *dgi = scratch, *dgh = scratch + (long)N * 3 * H;
+    for (int i = 0; i < N; i++) {
+        const float *c = cache + (long)i * 4 * H;
+        float *a = dgi + (long)i * 3 * H, *b = dgh + (long)i * 3 * H;
+        for (int k = 0; k < H; k++) {
+            float r = c[k], z = c[H + k], n = c[2 * H + k], ghn = c[3 * H + k];
+            float g = dhout[(long)i * H + k], hv = h[(long)i * H + k];
+            float dn_pre = g * (1.0f - z) * (1.0f - n * n);
+            float dz_pre = g * (hv - n) * z * (1.0f - z);
+            float dr_pre = dn_pre * ghn * r * (1.0f - r);
+            a[k] = b[k] = dr_pre;
+            a[H + k] = b[H + k] = dz_pre;
+            a[2 * H + k] = dn_pre;
+            b[2 * H + k] = dn_pre * r;
+            if (dh) dh[(long)i * H + k] += g * z;
+        }
+    }
+    m4_nn_linear_backward(dx, dw_ih, db_ih, dgi, x, w_ih, N, C, 3 * H);
+    m4_nn_linear_backward(dh, dw_hh, db_hh, dgh, h, w_hh, N, H, 3 * H);
+}

@@ -23,4 +23,18 @@ void m4_nn_sigmoid_backward(float *dinp, const float *dout, const float *out, in
 void m4_nn_tanh_forward(float *out, const float *inp, int n);
 void m4_nn_tanh_backward(float *dinp, const float *dout, const float *out, int n);
 
+
+
+/* GRU cell, PyTorch semantics; gate rows of w_ih (3H,C), w_hh (3H,H), b_ih, b_hh (3H) are r, z, n:
+ * r = sig(W_ir x + b_ir + W_hr h + b_hr), z likewise, n = tanh(W_in x + b_in + r*(W_hn h + b_hn)),
+ * hout = (1-z)*n + z*h. cache (N,4H) keeps r, z, n, W_hn h + b_hn for backward.
+ * scratch for the forward and backward: (N,6H) floats. */
+void m4_nn_gru_forward(float *hout, float *cache, float *scratch, const float *x, const float *h,
+                       const float *w_ih, const float *w_hh, const float *b_ih, const float *b_hh,
+                       int N, int C, int H);
+/* dx (N,C), dh (N,H) += ; parameter gradients += . dx/dh may be NULL. */
+void m4_nn_gru_backward(float *dx, float *dh, float *dw_ih, float *dw_hh, float *db_ih,
+                        float *db_hh, float *scratch, const float *dhout, const float *cache,
+                        const float *x, const float *h, const float *w_ih, const float *w_hh, int N,
+                        int C, int H);
 #endif
