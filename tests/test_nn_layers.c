@@ -177,4 +177,62 @@ static void test_gru_known_answer(void)
     CHECK_NEAR(hout, 0.9190743290, 1e-6);
 }
 
-M4_TEST_MAIN(M4_TEST(test_gru_gradients), M4_TEST(test_gru_known_answer), M4_TEST(test_linear_gradients), M4_TEST(test_activation_gradients))
+
+static double layernorm_loss_ref(double *const P[3], const float *g, int N, int C)
+{
+    double L = 0;
+    for (int i = 0; i < N; i++) {
+        double m = 0, v = 0;
+        for (int c = 0; c < C; c++) m += P[0][i * C + c] / C;
+        for (int c = 0; c < C; c++) v += (P[0][i * C + c] - m) * (P[0][i * C + c] - m) / C;
+        for (int c = 0; c < C; c++)
+            L += g[i * C + c] * ((P[0][i * C + c] - m) / sqrt(v + 1e-5) * P[1][c] + P[2][c]);
+    }
+    return L;
+}
+
+static void test_layernorm_gradients(void)
+{
+    enum { N = 3, C = 6 };
+    m4_rng rng;
+    m4_rng_seed(&rng, m4t_seed() + 3);
+    int sizes[3] = {N * C, C, C};
+    float f[3][N * C], grad[3][N * C] = {{0}}, g[N * C], out[N * C], mean[N], rstd[N];
+    double d[3][N * C], *P[3];
+    for (int p = 0; p < 3; p++) {
+        fill(&rng, f[p], sizes[p], 1.0);
+        for (int k = 0; k < sizes[p]; k++) d[p][k] = f[p][k];
+        P[p] = d[p];
+    }
+    fill(&rng, g, N * C, 1.0);
+    m4_nn_layernorm_forward(out, mean, rstd, f[0], f[1], f[2], N, C);
+    double L = 0;
+    for (int k = 0; k < N * C; k++) L += g[k] * out[k];
+    CHECK_NEAR(L, layernorm_loss_ref(P, g, N, C), 1e-5);
+    m4_nn_layernorm_backward(grad[0], grad[1], grad[2], g, f[0], f[1], mean, rstd, N, C);
+    for (int p = 0; p < 3; p++)
+        for (int k = 0; k < sizes[p]; k++) {
+            double keep = d[p][k];
+            d[p][k] = keep + FD_STEP;
+            double lp = layernorm_loss_ref(P, g, N, C);
+            d[p][k] = keep - FD_STEP;
+            double lm = layernorm_loss_ref(P, g, N, C);
+            d[p][k] = keep;
+            double fd = (lp - lm) / (2 * FD_STEP);
+            CHECK_NEAR(grad[p][k], fd, 1e-4 + 1e-4 * fabs(fd));
+        }
+}
+
+/* Known answer: x = (1, 2, 3, 4): mean 2.5, variance 1.25, rstd = 1/sqrt(1.25 + 1e-5);
+ * with weight 2 and bias 1, out[0] = -1.5 * 2 / sqrt(1.25001) + 1 = -1.6832708. */
+static void test_layernorm_known_answer(void)
+{
+    float x[4] = {1, 2, 3, 4}, w[4] = {2, 2, 2, 2}, b[4] = {1, 1, 1, 1}, out[4], mean, rstd;
+    m4_nn_layernorm_forward(out, &mean, &rstd, x, w, b, 1, 4);
+    CHECK_NEAR(mean, 2.5, 1e-7);
+    CHECK_NEAR(out[0], -1.6832708, 2e-6);
+    CHECK_NEAR(out[3], 3.6832708, 2e-6);
+    CHECK_NEAR(out[1] + out[2], 2.0, 1e-6);
+}
+
+M4_TEST_MAIN(M4_TEST(test_layernorm_gradients), M4_TEST(test_layernorm_known_answer), M4_TEST(test_gru_gradients), M4_TEST(test_gru_known_answer), M4_TEST(test_linear_gradients), M4_TEST(test_activation_gradients))

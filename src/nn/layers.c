@@ -102,3 +102,43 @@ void m4_nn_gru_backward(float *dx, float *dh, float *dw_ih, float *dw_hh, float 
     m4_nn_linear_backward(dx, dw_ih, db_ih, dgi, x, w_ih, N, C, 3 * H);
     m4_nn_linear_backward(dh, dw_hh, db_hh, dgh, h, w_hh, N, H, 3 * H);
 }
+
+void m4_nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                             const float *weight, const float *bias, int N, int C)
+{
+    for (int i = 0; i < N; i++) {
+        const float *x = inp + (long)i * C;
+        double m = 0, v = 0;
+        for (int c = 0; c < C; c++) m += x[c];
+        m /= C;
+        for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
+        v /= C;
+        float s = (float)(1.0 / sqrt(v + 1e-5));
+        for (int c = 0; c < C; c++)
+            out[(long)i * C + c] = (float)(x[c] - m) * s * weight[c] + bias[c];
+        mean[i] = (float)m, rstd[i] = s;
+    }
+}
+
+void m4_nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                              const float *inp, const float *weight, const float *mean,
+                              const float *rstd, int N, int C)
+{
+    for (int i = 0; i < N; i++) {
+        const float *x = inp + (long)i * C, *g = dout + (long)i * C;
+        float m = mean[i], s = rstd[i];
+        /* dxhat = g * w; dx = s * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) */
+        float sum_d = 0, sum_dx = 0;
+        for (int c = 0; c < C; c++) {
+            float xhat = (x[c] - m) * s, d = g[c] * weight[c];
+            sum_d += d, sum_dx += d * xhat;
+            dweight[c] += g[c] * xhat;
+            dbias[c] += g[c];
+        }
+        sum_d /= C, sum_dx /= C;
+        for (int c = 0; c < C; c++) {
+            float xhat = (x[c] - m) * s;
+            dinp[(long)i * C + c] += s * (g[c] * weight[c] - sum_d - xhat * sum_dx);
+        }
+    }
+}

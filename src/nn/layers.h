@@ -37,4 +37,12 @@ void m4_nn_gru_backward(float *dx, float *dh, float *dw_ih, float *dw_hh, float 
                         float *db_hh, float *scratch, const float *dhout, const float *cache,
                         const float *x, const float *h, const float *w_ih, const float *w_hh, int N,
                         int C, int H);
+
+/* LayerNorm over the last dimension, eps 1e-5 (PyTorch default):
+ * out (N,C) = (inp - mean) * rstd * weight(C) + bias(C); mean, rstd (N) kept for backward. */
+void m4_nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                             const float *weight, const float *bias, int N, int C);
+void m4_nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                              const float *inp, const float *weight, const float *mean,
+                              const float *rstd, int N, int C);
 #endif
