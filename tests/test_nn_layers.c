@@ -235,4 +235,34 @@ static void test_layernorm_known_answer(void)
     CHECK_NEAR(out[1] + out[2], 2.0, 1e-6);
 }
 
-M4_TEST_MAIN(M4_TEST(test_layernorm_gradients), M4_TEST(test_layernorm_known_answer), M4_TEST(test_gru_gradients), M4_TEST(test_gru_known_answer), M4_TEST(test_linear_gradients), M4_TEST(test_activation_gradients))
+
+/* Gather then scatter-add are adjoint: <scatter(u), v> == <u, gather(v)>, and hand-checked sums. */
+static void test_gather_scatter(void)
+{
+    float table[3 * 2] = {1, 2, 3, 4, 5, 6}, rows[4 * 2], acc[3 * 2] = {0}, back[4 * 2] = {0};
+    int index[4] = {2, 0, 2, 1};
+    m4_nn_gather_forward(rows, table, index, 4, 2);
+    CHECK_NEAR(rows[0], 5, 0); CHECK_NEAR(rows[3], 2, 0); CHECK_NEAR(rows[7], 4, 0);
+    m4_nn_scatter_add_forward(acc, rows, index, 4, 2);
+    CHECK_NEAR(acc[4], 10, 0); CHECK_NEAR(acc[5], 12, 0); CHECK_NEAR(acc[0], 1, 0);
+    m4_nn_scatter_add_backward(back, acc, index, 4, 2);
+    CHECK_NEAR(back[0], 10, 0); CHECK_NEAR(back[2], 1, 0); CHECK_NEAR(back[6], 3, 0);
+}
+
+/* Hand-computed: pred (2, 3, 9), target (1, 4, 1), mask (1, 1, 0):
+ * rel L1 = (|2-1| + |0.75-1|)/2 = 0.625, gradients (1/2, -1/(4*2), 0);
+ * L1 = (1 + 1)/2 = 1, gradients (0.5, -0.5, 0). */
+static void test_losses_masked(void)
+{
+    float pred[3] = {2, 3, 9}, target[3] = {1, 4, 1}, d[3] = {0}, e[3] = {0};
+    unsigned char mask[3] = {1, 1, 0};
+    CHECK_NEAR(m4_nn_rel_l1_forward(pred, target, mask, 3), 0.625, 1e-7);
+    m4_nn_rel_l1_backward(d, pred, target, mask, 3, 1.0f);
+    CHECK_NEAR(d[0], 0.5, 1e-7); CHECK_NEAR(d[1], -0.125, 1e-7); CHECK_NEAR(d[2], 0, 0);
+    CHECK_NEAR(m4_nn_l1_forward(pred, target, mask, 3), 1.0, 1e-7);
+    m4_nn_l1_backward(e, pred, target, mask, 3, 1.0f);
+    CHECK_NEAR(e[0], 0.5, 1e-7); CHECK_NEAR(e[1], -0.5, 1e-7); CHECK_NEAR(e[2], 0, 0);
+    CHECK_NEAR(m4_nn_l1_forward(pred, target, NULL, 3), 10.0 / 3, 1e-6);
+}
+
+M4_TEST_MAIN(M4_TEST(test_gather_scatter), M4_TEST(test_losses_masked), M4_TEST(test_layernorm_gradients), M4_TEST(test_layernorm_known_answer), M4_TEST(test_gru_gradients), M4_TEST(test_gru_known_answer), M4_TEST(test_linear_gradients), M4_TEST(test_activation_gradients))

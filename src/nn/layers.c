@@ -142,3 +142,72 @@ void m4_nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const f
         }
     }
 }
+
+void m4_nn_gather_forward(float *out, const float *inp, const int *index, int N, int C)
+{
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < C; c++) out[(long)i * C + c] = inp[(long)index[i] * C + c];
+}
+
+void m4_nn_scatter_add_forward(float *out, const float *inp, const int *index, int N, int C)
+{
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < C; c++) out[(long)index[i] * C + c] += inp[(long)i * C + c];
+}
+
+void m4_nn_scatter_add_backward(float *dinp, const float *dout, const int *index, int N, int C)
+{
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < C; c++) dinp[(long)i * C + c] += dout[(long)index[i] * C + c];
+}
+
+static int count_present(const unsigned char *mask, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) k += !mask || mask[i];
+    return k;
+}
+
+float m4_nn_rel_l1_forward(const float *pred, const float *target, const unsigned char *mask,
+                           int n)
+{
+    int k = count_present(mask, n);
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        if (!mask || mask[i]) s += fabs((double)pred[i] / target[i] - 1.0);
+    return k ? (float)(s / k) : 0.0f;
+}
+
+void m4_nn_rel_l1_backward(float *dpred, const float *pred, const float *target,
+                           const unsigned char *mask, int n, float scale)
+{
+    int k = count_present(mask, n);
+    if (!k) return;
+    for (int i = 0; i < n; i++) {
+        if (mask && !mask[i]) continue;
+        float d = pred[i] / target[i] - 1.0f;
+        float sign = d > 0 ? 1.0f : d < 0 ? -1.0f : 0.0f;
+        dpred[i] += scale * sign / (target[i] * k);
+    }
+}
+
+float m4_nn_l1_forward(const float *pred, const float *target, const unsigned char *mask, int n)
+{
+    int k = count_present(mask, n);
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        if (!mask || mask[i]) s += fabs((double)pred[i] - target[i]);
+    return k ? (float)(s / k) : 0.0f;
+}
+
+void m4_nn_l1_backward(float *dpred, const float *pred, const float *target,
+                       const unsigned char *mask, int n, float scale)
+{
+    int k = count_present(mask, n);
+    if (!k) return;
+    for (int i = 0; i < n; i++) {
+        if (mask && !mask[i]) continue;
+        float d = pred[i] - target[i];
+        dpred[i] += scale * (d > 0 ? 1.0f : d < 0 ? -1.0f : 0.0f) / k;
+    }
+}

@@ -45,4 +45,22 @@ void m4_nn_layernorm_forward(float *out, float *mean, float *rstd, const float *
 void m4_nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                               const float *inp, const float *weight, const float *mean,
                               const float *rstd, int N, int C);
+
+/* out (N,C) = inp[index[i]] rows; backward: dinp[index[i]] += dout[i]. */
+void m4_nn_gather_forward(float *out, const float *inp, const int *index, int N, int C);
+/* out[index[i]] += inp (N,C) rows (message passing); backward: dinp[i] += dout[index[i]]. */
+void m4_nn_scatter_add_forward(float *out, const float *inp, const int *index, int N, int C);
+#define m4_nn_gather_backward(dinp, dout, index, N, C) m4_nn_scatter_add_forward(dinp, dout, index, N, C)
+void m4_nn_scatter_add_backward(float *dinp, const float *dout, const int *index, int N, int C);
+
+/* Masked losses over n values (mask may be NULL = all present; mask[i] == 0 = missing target):
+ * relative L1 mean |pred/target - 1|, L1 mean |pred - target|, mean over present entries.
+ * Return the loss; backward adds dloss/dpred * scale into dpred. */
+float m4_nn_rel_l1_forward(const float *pred, const float *target, const unsigned char *mask,
+                           int n);
+void m4_nn_rel_l1_backward(float *dpred, const float *pred, const float *target,
+                           const unsigned char *mask, int n, float scale);
+float m4_nn_l1_forward(const float *pred, const float *target, const unsigned char *mask, int n);
+void m4_nn_l1_backward(float *dpred, const float *pred, const float *target,
+                       const unsigned char *mask, int n, float scale);
 #endif
