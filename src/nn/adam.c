@@ -1,0 +1,27 @@
+#include "nn/adam.h"
+
+#include <math.h>
+
+void m4_nn_adam_update(float *params, const float *grads, float *m, float *v, size_t n, float lr,
+                       float beta1, float beta2, float eps, float weight_decay, int step)
+{
+    float c1 = 1.0f - powf(beta1, (float)step), c2 = 1.0f - powf(beta2, (float)step);
+    for (size_t i = 0; i < n; i++) {
+        m[i] = beta1 * m[i] + (1.0f - beta1) * grads[i];
+        v[i] = beta2 * v[i] + (1.0f - beta2) * grads[i] * grads[i];
+        float mhat = m[i] / c1, vhat = v[i] / c2;
+        params[i] -= lr * (mhat / (sqrtf(vhat) + eps) + weight_decay * params[i]);
+    }
+}
+
+float m4_nn_clip_grad_norm(float *grads, size_t n, float max_norm)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)grads[i] * grads[i];
+    float norm = (float)sqrt(s);
+    if (norm > max_norm && norm > 0) {
+        float k = max_norm / norm;
+        for (size_t i = 0; i < n; i++) grads[i] *= k;
+    }
+    return norm;
+}
