@@ -1,3 +1,4 @@
+#include "core/rng.h"
 #include "nn/adam.h"
 #include "testlib.h"
 
@@ -32,4 +33,35 @@ static void clip_by_global_norm(void)
     CHECK_NEAR(g[1], 0.8, 1e-7);
 }
 
-M4_TEST_MAIN(M4_TEST(adam_matches_formula), M4_TEST(clip_by_global_norm))
+
+/* lr 1, factor 0.5, patience 2: losses 5, 4, 4, 4 (3rd non-improving step > patience) -> 0.5. */
+static void plateau_reduces_after_patience(void)
+{
+    m4_nn_plateau s;
+    m4_nn_plateau_init(&s, 1.0f, 0.5f, 2, 0.1f);
+    CHECK_NEAR(m4_nn_plateau_step(&s, 5), 1.0, 0);
+    CHECK_NEAR(m4_nn_plateau_step(&s, 4), 1.0, 0);
+    CHECK_NEAR(m4_nn_plateau_step(&s, 4), 1.0, 0);
+    CHECK_NEAR(m4_nn_plateau_step(&s, 4), 1.0, 0);
+    CHECK_NEAR(m4_nn_plateau_step(&s, 4), 0.5, 0);
+    for (int i = 0; i < 20; i++) m4_nn_plateau_step(&s, 4);
+    CHECK_NEAR(s.lr, 0.1, 1e-7);
+}
+
+/* fan_in 25: all values in [-0.2, 0.2], mean near 0, variance near 0.04/3. */
+static void init_uniform_bounds(void)
+{
+    static float w[20000];
+    m4_rng rng;
+    m4_rng_seed(&rng, m4t_seed());
+    m4_nn_init_uniform(w, 20000, 25, &rng);
+    double s = 0, s2 = 0;
+    for (int i = 0; i < 20000; i++) {
+        CHECK(fabsf(w[i]) <= 0.2f);
+        s += w[i], s2 += (double)w[i] * w[i];
+    }
+    CHECK_NEAR(s / 20000, 0, 0.005);
+    CHECK_NEAR(s2 / 20000, 0.04 / 3, 0.0005); /* ~6 sigma for both */
+}
+
+M4_TEST_MAIN(M4_TEST(plateau_reduces_after_patience), M4_TEST(init_uniform_bounds), M4_TEST(adam_matches_formula), M4_TEST(clip_by_global_norm))

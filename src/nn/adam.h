@@ -11,4 +11,18 @@ void m4_nn_adam_update(float *params, const float *grads, float *m, float *v, si
 /* Scales grads so their global L2 norm is at most max_norm; returns the norm before clipping. */
 float m4_nn_clip_grad_norm(float *grads, size_t n, float max_norm);
 
+
+/* Reduce-on-plateau (PyTorch semantics, mode min, relative threshold): after more than
+ * `patience` consecutive steps without loss < best * (1 - threshold), lr *= factor (not below min_lr). */
+typedef struct m4_nn_plateau {
+    float lr, factor, min_lr, threshold, best;
+    int patience, bad_steps;
+} m4_nn_plateau;
+void m4_nn_plateau_init(m4_nn_plateau *s, float lr, float factor, int patience, float min_lr);
+/* Returns the learning rate to use next. */
+float m4_nn_plateau_step(m4_nn_plateau *s, float loss);
+
+struct m4_rng;
+/* PyTorch default init for linear and GRU weights/biases: uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+void m4_nn_init_uniform(float *w, size_t n, int fan_in, struct m4_rng *rng);
 #endif
