@@ -265,4 +265,29 @@ static void test_losses_masked(void)
     CHECK_NEAR(m4_nn_l1_forward(pred, target, NULL, 3), 10.0 / 3, 1e-6);
 }
 
-M4_TEST_MAIN(M4_TEST(test_gather_scatter), M4_TEST(test_losses_masked), M4_TEST(test_layernorm_gradients), M4_TEST(test_layernorm_known_answer), M4_TEST(test_gru_gradients), M4_TEST(test_gru_known_answer), M4_TEST(test_linear_gradients), M4_TEST(test_activation_gradients))
+
+static void test_concat_dropout(void)
+{
+    float a[2] = {1, 2}, b[4] = {3, 4, 5, 6}, out[6], da[2] = {0}, db[4] = {0};
+    m4_nn_concat_forward(out, a, b, 2, 1, 2);
+    CHECK_NEAR(out[0], 1, 0); CHECK_NEAR(out[2], 4, 0); CHECK_NEAR(out[3], 2, 0);
+    m4_nn_concat_backward(da, db, out, 2, 1, 2);
+    CHECK_NEAR(da[1], 2, 0); CHECK_NEAR(db[3], 6, 0);
+    /* p = 0.25: kept values scaled by 4/3; about a quarter dropped; backward uses the same mask. */
+    enum { n = 4000 };
+    static float x[n], y[n], keep[n], dx[n];
+    m4_rng rng;
+    m4_rng_seed(&rng, m4t_seed());
+    int dropped = 0;
+    for (int i = 0; i < n; i++) x[i] = 1;
+    m4_nn_dropout_forward(y, keep, x, 0.25f, &rng, n);
+    m4_nn_dropout_backward(dx, x, keep, n);
+    for (int i = 0; i < n; i++) {
+        dropped += y[i] == 0;
+        CHECK(y[i] == 0 || fabsf(y[i] - 4.0f / 3) < 1e-6f);
+        CHECK(dx[i] == y[i]);
+    }
+    CHECK_NEAR(dropped, 1000, 160); /* binomial sd 27: 6 sigma */
+}
+
+M4_TEST_MAIN(M4_TEST(test_concat_dropout), M4_TEST(test_gather_scatter), M4_TEST(test_losses_masked), M4_TEST(test_layernorm_gradients), M4_TEST(test_layernorm_known_answer), M4_TEST(test_gru_gradients), M4_TEST(test_gru_known_answer), M4_TEST(test_linear_gradients), M4_TEST(test_activation_gradients))

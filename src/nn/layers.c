@@ -3,6 +3,8 @@
 #include <cblas.h>
 #include <math.h>
 
+#include "core/rng.h"
+
 void m4_nn_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
                           int N, int C, int OC)
 {
@@ -210,4 +212,35 @@ void m4_nn_l1_backward(float *dpred, const float *pred, const float *target,
         float d = pred[i] - target[i];
         dpred[i] += scale * (d > 0 ? 1.0f : d < 0 ? -1.0f : 0.0f) / k;
     }
+}
+
+void m4_nn_concat_forward(float *out, const float *a, const float *b, int N, int A, int B)
+{
+    for (int i = 0; i < N; i++) {
+        for (int c = 0; c < A; c++) out[(long)i * (A + B) + c] = a[(long)i * A + c];
+        for (int c = 0; c < B; c++) out[(long)i * (A + B) + A + c] = b[(long)i * B + c];
+    }
+}
+
+void m4_nn_concat_backward(float *da, float *db, const float *dout, int N, int A, int B)
+{
+    for (int i = 0; i < N; i++) {
+        for (int c = 0; c < A; c++) da[(long)i * A + c] += dout[(long)i * (A + B) + c];
+        for (int c = 0; c < B; c++) db[(long)i * B + c] += dout[(long)i * (A + B) + A + c];
+    }
+}
+
+void m4_nn_dropout_forward(float *out, float *keep, const float *inp, float p, struct m4_rng *rng,
+                           int n)
+{
+    float scale = 1.0f / (1.0f - p);
+    for (int i = 0; i < n; i++) {
+        keep[i] = m4_rng_uniform(rng) < p ? 0.0f : scale;
+        out[i] = inp[i] * keep[i];
+    }
+}
+
+void m4_nn_dropout_backward(float *dinp, const float *dout, const float *keep, int n)
+{
+    for (int i = 0; i < n; i++) dinp[i] += dout[i] * keep[i];
 }

@@ -63,4 +63,14 @@ void m4_nn_rel_l1_backward(float *dpred, const float *pred, const float *target,
 float m4_nn_l1_forward(const float *pred, const float *target, const unsigned char *mask, int n);
 void m4_nn_l1_backward(float *dpred, const float *pred, const float *target,
                        const unsigned char *mask, int n, float scale);
+
+/* out (N,A+B) = [a (N,A) | b (N,B)]; backward adds the halves back into da, db. */
+void m4_nn_concat_forward(float *out, const float *a, const float *b, int N, int A, int B);
+void m4_nn_concat_backward(float *da, float *db, const float *dout, int N, int A, int B);
+
+struct m4_rng;
+/* Inverted dropout (training only): keep[i] = 0 or 1/(1-p), drawn from rng; out = inp * keep. */
+void m4_nn_dropout_forward(float *out, float *keep, const float *inp, float p, struct m4_rng *rng,
+                           int n);
+void m4_nn_dropout_backward(float *dinp, const float *dout, const float *keep, int n);
 #endif
