@@ -1,0 +1,129 @@
+/* The m4 model (DESIGN.md section 8): the per-event state update of a
+ * connected component of flows and links, and its backward pass.
+ *
+ * One event updates N flows and L directed links sharing them (E flow-link
+ * incidences). With H = hidden, G = gnn width, P = 13 config features:
+ *   1. temporal:  h' = GRU_time_flow(dt_flow, h),  z' = GRU_time_link(dt_link, z)
+ *                 (input: log2(1 + dt in microseconds), one number per row)
+ *   2. spatial:   three graph layers H -> G -> G -> H over the nodes
+ *                 [flows ; links] with edges flow<->link both ways
+ *   3. rate:      h'' = GRU_rate_flow([gnn_flow, p], h'), z'' = GRU_rate_link(gnn_link, z')
+ *   4. outputs:   slowdown = 1 + MLP([path length, p, h''])  (hidden 100, ReLU)
+ *                 remaining fraction = MLP(h''), queue = MLP(z'') predicting
+ *                 cbrt(queue bytes / 1000)
+ * The "1 +" makes an untrained model predict the ideal FCT rather than zero.
+ *
+ * All parameters live in one allocation (m4_model.params); m4_model_weights
+ * is a struct of pointers into it, and the same layout over a gradient buffer
+ * gives the gradients. */
+#ifndef M4_M4_MODEL_H
+#define M4_M4_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/config.h"
+#include "nn/arena.h"
+#include "nn/graph.h"
+
+#define M4_MODEL_CONFIG M4_CONFIG_FEATURES /* P */
+#define M4_MODEL_GNN_LAYERS 3
+#define M4_MODEL_VERSION 1
+
+typedef struct m4_model_dims {
+    int hidden;      /* H: flow and link state width */
+    int gnn;         /* G: width of the middle graph layers */
+    int mlp_hidden;  /* hidden width of the slowdown MLP (100 in the paper) */
+    int head_hidden; /* hidden width of the remaining-size and queue heads */
+} m4_model_dims;
+
+typedef struct m4_gru_weights {
+    float *w_ih, *w_hh, *b_ih, *b_hh;
+} m4_gru_weights;
+
+typedef struct m4_mlp_weights {
+    float *w1, *b1, *w2, *b2;
+} m4_mlp_weights;
+
+typedef struct m4_model_weights {
+    m4_gru_weights time_flow, time_link, rate_flow, rate_link;
+    m4_nn_graph_weights gnn[M4_MODEL_GNN_LAYERS];
+    m4_mlp_weights slowdown, remaining, queue;
+} m4_model_weights;
+
+typedef struct m4_model {
+    m4_model_dims dims;
+    size_t num_params;
+    float *params;
+    m4_model_weights w;
+} m4_model;
+
+/* Default dimensions of the shipped model (small enough to train on 2 cores). */
+void m4_model_dims_default(m4_model_dims *d);
+/* Allocate with PyTorch default initialisation drawn from seed. */
+int m4_model_create(m4_model *m, const m4_model_dims *d, uint64_t seed);
+void m4_model_free(m4_model *m);
+/* Point a weights struct into any buffer laid out like m->params (gradients). */
+void m4_model_weights_at(m4_model_weights *w, float *base, const m4_model_dims *d);
+int m4_model_save(const m4_model *m, const char *path);
+/* Fails with M4_EFORMAT (and the file name) on a file that is not an m4
+ * model of this version. */
+int m4_model_load(m4_model *m, const char *path);
+
+/* Initial states (DESIGN.md 8): flow [1, 0, log2(size/1000 + 1), path length, 0...],
+ * link [0, 1, 1, 0...]. */
+void m4_model_flow_init(float *h, int H, int64_t size_bytes, int path_length);
+void m4_model_link_init(float *z, int H);
+/* What the temporal GRU sees of an elapsed time. */
+float m4_model_dt_feature(int64_t dt_ns);
+/* Target of the queue head for a queue of q bytes. */
+float m4_model_queue_feature(double queue_bytes);
+
+/* One event's inputs. Node rows: flows 0..N-1, links N..N+L-1. */
+typedef struct m4_step_input {
+    int num_flows, num_links, num_pairs;
+    const float *flow_h;       /* (N,H) state before the event */
+    const float *link_z;       /* (L,H) */
+    const float *flow_dt;      /* (N) m4_model_dt_feature of the time since each was updated */
+    const float *link_dt;      /* (L) */
+    const float *flow_path_length; /* (N) links on each flow's path */
+    const float *config;       /* (P) m4_config_features */
+    const int *pair_flow;      /* (E) flow row of each incidence */
+    const int *pair_link;      /* (E) link row (0..L-1) */
+} m4_step_input;
+
+/* What the forward pass keeps (all in the arena) for the backward pass. */
+typedef struct m4_step_record {
+    int N, L, E;
+    float *flow_h_in, *link_z_in, *flow_dt, *link_dt, *config;
+    int *edge_src, *edge_dst;            /* 2E edges in node space */
+    float *time_flow_cache, *time_link_cache;
+    float *x0;                           /* (N+L,H) temporal outputs, flows then links */
+    float *gnn_cache[M4_MODEL_GNN_LAYERS], *gnn_out[M4_MODEL_GNN_LAYERS];
+    float *rate_flow_x;                  /* (N,H+P) */
+    float *rate_flow_cache, *rate_link_cache;
+    float *flow_h_out, *link_z_out;      /* (N,H), (L,H) new states */
+    float *slowdown_x, *slowdown_hidden, *slowdown; /* (N,1+P+H), (N,100), (N) */
+    float *remaining_hidden, *remaining; /* (N,Hh), (N) */
+    float *queue_hidden, *queue;         /* (L,Hh), (L) */
+} m4_step_record;
+
+/* Run the update; every array of rec lives in arena (valid until its reset).
+ * with_heads = 0 skips the remaining-size and queue heads (inference). */
+int m4_step_forward(m4_step_record *rec, const m4_model *m, const m4_step_input *in,
+                    m4_nn_arena *arena, int with_heads);
+
+/* Backward of one recorded step. d_flow_h_out (N,H) and d_link_z_out (L,H):
+ * gradients w.r.t. the new states from later events (may be NULL = zero);
+ * d_slowdown (N), d_remaining (N), d_queue (L): loss gradients (NULL = zero).
+ * Writes (overwrites) d_flow_h_in (N,H) and d_link_z_in (L,H) when not NULL;
+ * accumulates parameter gradients into grads. scratch is reset by the call. */
+int m4_step_backward(float *d_flow_h_in, float *d_link_z_in, const m4_model_weights *grads,
+                     const m4_model *m, const m4_step_record *rec, const float *d_flow_h_out,
+                     const float *d_link_z_out, const float *d_slowdown,
+                     const float *d_remaining, const float *d_queue, m4_nn_arena *scratch);
+
+/* Multiply-adds of one forward step (for benchmarks). */
+double m4_step_forward_flops(const m4_model_dims *d, int N, int L, int E);
+
+#endif

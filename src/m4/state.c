@@ -1,0 +1,244 @@
+#include "m4/state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+static int grow(void **p, size_t elem, int32_t old_n, int32_t new_n)
+{
+    void *q = realloc(*p, elem * (size_t)new_n);
+    if (!q) return M4_ENOMEM;
+    memset((char *)q + elem * (size_t)old_n, 0, elem * (size_t)(new_n - old_n));
+    *p = q;
+    return M4_OK;
+}
+
+int m4_state_reserve_flows(m4_state *s, int32_t capacity)
+{
+    if (capacity <= s->flow_capacity) return M4_OK;
+    int32_t n = s->flow_capacity ? s->flow_capacity : 64;
+    while (n < capacity) n *= 2;
+    int32_t o = s->flow_capacity;
+    if (grow((void **)&s->flow_h, sizeof(float) * s->H, o, n) ||
+        grow((void **)&s->flow_last_ns, sizeof(int64_t), o, n) ||
+        grow((void **)&s->flow_num_hops, sizeof(int32_t), o, n) ||
+        grow((void **)&s->flow_path, sizeof(int32_t) * M4_MAX_HOPS, o, n) ||
+        grow((void **)&s->flow_mark, sizeof(uint32_t), o, n) ||
+        grow((void **)&s->flow_active, 1, o, n))
+        return M4_ENOMEM;
+    s->flow_capacity = n;
+    return M4_OK;
+}
+
+int m4_state_init(m4_state *s, int H, int32_t num_links, int32_t flow_capacity)
+{
+    memset(s, 0, sizeof *s);
+    s->H = H;
+    s->num_links = num_links;
+    size_t L = (size_t)(num_links > 0 ? num_links : 1);
+    s->link_z = calloc(L * H, sizeof(float));
+    s->link_last_ns = calloc(L, sizeof(int64_t));
+    s->link_mark = calloc(L, sizeof(uint32_t));
+    s->link_flows = calloc(L, sizeof(m4_link_flows));
+    s->comp_links = calloc(L, sizeof(int32_t));
+    s->comp_link_row = calloc(L, sizeof(int32_t));
+    if (!s->link_z || !s->link_last_ns || !s->link_mark || !s->link_flows || !s->comp_links ||
+        !s->comp_link_row) {
+        m4_state_free(s);
+        return M4_ENOMEM;
+    }
+    for (int32_t l = 0; l < num_links; l++) m4_model_link_init(s->link_z + (size_t)l * H, H);
+    int err = m4_state_reserve_flows(s, flow_capacity > 0 ? flow_capacity : 64);
+    if (err) m4_state_free(s);
+    return err;
+}
+
+void m4_state_free(m4_state *s)
+{
+    if (s->link_flows)
+        for (int32_t l = 0; l < s->num_links; l++) free(s->link_flows[l].slots);
+    free(s->flow_h), free(s->flow_last_ns), free(s->flow_num_hops), free(s->flow_path);
+    free(s->flow_mark), free(s->flow_active);
+    free(s->link_z), free(s->link_last_ns), free(s->link_mark), free(s->link_flows);
+    free(s->comp_flows), free(s->comp_links), free(s->comp_link_row);
+    free(s->pair_flow), free(s->pair_link);
+    memset(s, 0, sizeof *s);
+}
+
+int m4_state_add_flow(m4_state *s, int32_t slot, const int32_t *path, int32_t num_hops,
+                      int64_t size_bytes, int64_t now_ns)
+{
+    if (slot < 0 || num_hops < 1 || num_hops > M4_MAX_HOPS)
+        return m4_error_set(M4_EINVAL, "m4 state: bad flow slot %d or hop count %d", slot,
+                            num_hops);
+    int err = m4_state_reserve_flows(s, slot + 1);
+    if (err) return err;
+    if (s->flow_active[slot])
+        return m4_error_set(M4_ESTATE, "m4 state: slot %d already active", slot);
+    for (int32_t i = 0; i < num_hops; i++) {
+        int32_t l = path[i];
+        if (l < 0 || l >= s->num_links)
+            return m4_error_set(M4_EINVAL, "m4 state: link %d out of range", l);
+    }
+    for (int32_t i = 0; i < num_hops; i++) {
+        m4_link_flows *lf = &s->link_flows[path[i]];
+        if (lf->count == lf->capacity) {
+            int32_t cap = lf->capacity ? 2 * lf->capacity : 8;
+            int32_t *p = realloc(lf->slots, sizeof(int32_t) * (size_t)cap);
+            if (!p) return M4_ENOMEM;
+            lf->slots = p, lf->capacity = cap;
+        }
+        if (lf->count == 0) s->link_last_ns[path[i]] = now_ns;
+        lf->slots[lf->count++] = slot;
+    }
+    s->flow_active[slot] = 1;
+    s->flow_num_hops[slot] = num_hops;
+    memcpy(s->flow_path + (size_t)slot * M4_MAX_HOPS, path, sizeof(int32_t) * num_hops);
+    s->flow_last_ns[slot] = now_ns;
+    m4_model_flow_init(s->flow_h + (size_t)slot * s->H, s->H, size_bytes, num_hops);
+    return M4_OK;
+}
+
+void m4_state_remove_flow(m4_state *s, int32_t slot)
+{
+    s->num_reset_links = 0;
+    if (slot < 0 || slot >= s->flow_capacity || !s->flow_active[slot]) return;
+    const int32_t *path = s->flow_path + (size_t)slot * M4_MAX_HOPS;
+    for (int32_t i = 0; i < s->flow_num_hops[slot]; i++) {
+        m4_link_flows *lf = &s->link_flows[path[i]];
+        /* Keep the list in arrival order: components come out the same
+         * whatever the removal history, which keeps runs reproducible. */
+        for (int32_t k = 0; k < lf->count; k++) {
+            if (lf->slots[k] == slot) {
+                memmove(lf->slots + k, lf->slots + k + 1, sizeof(int32_t) * (lf->count - k - 1));
+                lf->count--;
+                break;
+            }
+        }
+        if (lf->count == 0) {
+            m4_model_link_init(s->link_z + (size_t)path[i] * s->H, s->H);
+            s->reset_links[s->num_reset_links++] = path[i];
+        }
+    }
+    s->flow_active[slot] = 0;
+}
+
+static int comp_reserve(m4_state *s, int32_t flows, int32_t pairs)
+{
+    if (flows > s->comp_capacity_flows) {
+        int32_t n = s->comp_capacity_flows ? s->comp_capacity_flows : 64;
+        while (n < flows) n *= 2;
+        int32_t *p = realloc(s->comp_flows, sizeof(int32_t) * (size_t)n);
+        if (!p) return M4_ENOMEM;
+        s->comp_flows = p, s->comp_capacity_flows = n;
+    }
+    if (pairs > s->comp_capacity_pairs) {
+        int32_t n = s->comp_capacity_pairs ? s->comp_capacity_pairs : 256;
+        while (n < pairs) n *= 2;
+        int *a = realloc(s->pair_flow, sizeof(int) * (size_t)n);
+        if (!a) return M4_ENOMEM;
+        s->pair_flow = a;
+        int *b = realloc(s->pair_link, sizeof(int) * (size_t)n);
+        if (!b) return M4_ENOMEM;
+        s->pair_link = b, s->comp_capacity_pairs = n;
+    }
+    return M4_OK;
+}
+
+int m4_state_component(m4_state *s, const int32_t *seed_links, int32_t num_seed_links)
+{
+    uint32_t mark = ++s->mark;
+    if (mark == 0) { /* wrapped: clear the stamps once every 4 billion events */
+        memset(s->flow_mark, 0, sizeof(uint32_t) * (size_t)s->flow_capacity);
+        memset(s->link_mark, 0, sizeof(uint32_t) * (size_t)s->num_links);
+        mark = s->mark = 1;
+    }
+    s->comp_num_flows = s->comp_num_links = s->comp_num_pairs = 0;
+    /* Breadth-first over links; comp_links doubles as the queue. */
+    for (int32_t i = 0; i < num_seed_links; i++) {
+        int32_t l = seed_links[i];
+        if (s->link_mark[l] == mark || s->link_flows[l].count == 0) continue;
+        s->link_mark[l] = mark;
+        s->comp_link_row[l] = s->comp_num_links;
+        s->comp_links[s->comp_num_links++] = l;
+    }
+    for (int32_t head = 0; head < s->comp_num_links; head++) {
+        const m4_link_flows *lf = &s->link_flows[s->comp_links[head]];
+        for (int32_t k = 0; k < lf->count; k++) {
+            int32_t f = lf->slots[k];
+            if (s->flow_mark[f] == mark) continue;
+            s->flow_mark[f] = mark;
+            int err = comp_reserve(s, s->comp_num_flows + 1, 0);
+            if (err) return err;
+            s->comp_flows[s->comp_num_flows++] = f;
+            const int32_t *path = s->flow_path + (size_t)f * M4_MAX_HOPS;
+            for (int32_t i = 0; i < s->flow_num_hops[f]; i++) {
+                int32_t l = path[i];
+                if (s->link_mark[l] == mark) continue;
+                s->link_mark[l] = mark;
+                s->comp_link_row[l] = s->comp_num_links;
+                s->comp_links[s->comp_num_links++] = l;
+            }
+        }
+    }
+    int32_t pairs = 0;
+    for (int32_t r = 0; r < s->comp_num_flows; r++) pairs += s->flow_num_hops[s->comp_flows[r]];
+    int err = comp_reserve(s, s->comp_num_flows, pairs);
+    if (err) return err;
+    for (int32_t r = 0; r < s->comp_num_flows; r++) {
+        int32_t f = s->comp_flows[r];
+        const int32_t *path = s->flow_path + (size_t)f * M4_MAX_HOPS;
+        for (int32_t i = 0; i < s->flow_num_hops[f]; i++) {
+            s->pair_flow[s->comp_num_pairs] = r;
+            s->pair_link[s->comp_num_pairs] = s->comp_link_row[path[i]];
+            s->comp_num_pairs++;
+        }
+    }
+    return M4_OK;
+}
+
+void m4_state_gather(const m4_state *s, int64_t now_ns, const float *config, float *flow_h,
+                     float *link_z, float *flow_dt, float *link_dt, float *path_length,
+                     m4_step_input *in)
+{
+    const int H = s->H;
+    for (int32_t r = 0; r < s->comp_num_flows; r++) {
+        int32_t f = s->comp_flows[r];
+        memcpy(flow_h + (size_t)r * H, s->flow_h + (size_t)f * H, sizeof(float) * H);
+        flow_dt[r] = m4_model_dt_feature(now_ns - s->flow_last_ns[f]);
+        path_length[r] = (float)s->flow_num_hops[f];
+    }
+    for (int32_t r = 0; r < s->comp_num_links; r++) {
+        int32_t l = s->comp_links[r];
+        memcpy(link_z + (size_t)r * H, s->link_z + (size_t)l * H, sizeof(float) * H);
+        link_dt[r] = m4_model_dt_feature(now_ns - s->link_last_ns[l]);
+    }
+    *in = (m4_step_input){.num_flows = s->comp_num_flows,
+                          .num_links = s->comp_num_links,
+                          .num_pairs = s->comp_num_pairs,
+                          .flow_h = flow_h,
+                          .link_z = link_z,
+                          .flow_dt = flow_dt,
+                          .link_dt = link_dt,
+                          .flow_path_length = path_length,
+                          .config = config,
+                          .pair_flow = s->pair_flow,
+                          .pair_link = s->pair_link};
+}
+
+void m4_state_scatter(m4_state *s, int64_t now_ns, const float *flow_h_out,
+                      const float *link_z_out)
+{
+    const int H = s->H;
+    for (int32_t r = 0; r < s->comp_num_flows; r++) {
+        int32_t f = s->comp_flows[r];
+        memcpy(s->flow_h + (size_t)f * H, flow_h_out + (size_t)r * H, sizeof(float) * H);
+        s->flow_last_ns[f] = now_ns;
+    }
+    for (int32_t r = 0; r < s->comp_num_links; r++) {
+        int32_t l = s->comp_links[r];
+        memcpy(s->link_z + (size_t)l * H, link_z_out + (size_t)r * H, sizeof(float) * H);
+        s->link_last_ns[l] = now_ns;
+    }
+}

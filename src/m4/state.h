@@ -1,0 +1,76 @@
+/* The m4 simulation state shared by the trainer and the learned backend:
+ * which flows are active on which directed links, each flow's and link's
+ * state vector and last update time, and the connected component an event
+ * touches (flows sharing links, transitively).
+ *
+ * Flows live in caller-chosen slots (the trainer uses the flow's index, the
+ * backend reuses slots of completed flows so memory follows the active
+ * flows). */
+#ifndef M4_M4_STATE_H
+#define M4_M4_STATE_H
+
+#include <stdint.h>
+
+#include "m4/model.h"
+#include "net/routing.h"
+
+typedef struct m4_link_flows {
+    int32_t *slots;
+    int32_t count, capacity;
+} m4_link_flows;
+
+typedef struct m4_state {
+    int H;
+    int32_t num_links;
+    /* per flow slot */
+    int32_t flow_capacity;
+    float *flow_h;                 /* [capacity * H] */
+    int64_t *flow_last_ns;
+    int32_t *flow_num_hops;
+    int32_t *flow_path;            /* [capacity * M4_MAX_HOPS] */
+    uint32_t *flow_mark;
+    unsigned char *flow_active;
+    /* per directed link */
+    float *link_z;                 /* [num_links * H] */
+    int64_t *link_last_ns;
+    uint32_t *link_mark;
+    m4_link_flows *link_flows;
+    uint32_t mark;
+    /* the last component (m4_state_component) */
+    int32_t comp_num_flows, comp_num_links, comp_num_pairs;
+    int32_t *comp_flows;           /* slots */
+    int32_t *comp_links;           /* link ids */
+    int32_t *comp_link_row;        /* [num_links] row of a link in the component */
+    int *pair_flow, *pair_link;    /* rows */
+    int32_t comp_capacity_flows, comp_capacity_pairs;
+    /* links reset by the last m4_state_remove_flow */
+    int32_t num_reset_links;
+    int32_t reset_links[M4_MAX_HOPS];
+} m4_state;
+
+int m4_state_init(m4_state *s, int H, int32_t num_links, int32_t flow_capacity);
+void m4_state_free(m4_state *s);
+/* Make room for slots < capacity. */
+int m4_state_reserve_flows(m4_state *s, int32_t capacity);
+/* A flow arrives at now_ns: initial state, on its links' lists. Links that
+ * had no flow start from their initial state at now_ns. */
+int m4_state_add_flow(m4_state *s, int32_t slot, const int32_t *path, int32_t num_hops,
+                      int64_t size_bytes, int64_t now_ns);
+/* A flow leaves; links left without flows are reset to their initial state
+ * (listed in reset_links). */
+void m4_state_remove_flow(m4_state *s, int32_t slot);
+/* The component reachable from these links through active flows: fills
+ * comp_flows / comp_links / pairs. */
+int m4_state_component(m4_state *s, const int32_t *seed_links, int32_t num_seed_links);
+
+/* Gather the component into a step input; buffers are the caller's and must
+ * hold comp_num_flows (resp. links) rows: flow_h (N,H), link_z (L,H),
+ * flow_dt (N), link_dt (L), path_length (N). */
+void m4_state_gather(const m4_state *s, int64_t now_ns, const float *config, float *flow_h,
+                     float *link_z, float *flow_dt, float *link_dt, float *path_length,
+                     m4_step_input *in);
+/* Write new states back and stamp their update time. */
+void m4_state_scatter(m4_state *s, int64_t now_ns, const float *flow_h_out,
+                      const float *link_z_out);
+
+#endif
