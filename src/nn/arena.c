@@ -1,9 +1,11 @@
 #include "nn/arena.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ALIGN_FLOATS 8
+#define ALIGN_BYTES 32
+#define ALIGN_FLOATS (ALIGN_BYTES / sizeof(float))
 
 void m4_nn_arena_init(m4_nn_arena *arena, size_t chunk_floats)
 {
@@ -11,20 +13,37 @@ void m4_nn_arena_init(m4_nn_arena *arena, size_t chunk_floats)
     arena->chunk_floats = chunk_floats < 4096 ? 4096 : chunk_floats;
 }
 
+/* Floats to skip from c->data + c->used so the next allocation starts on a
+ * 32-byte boundary: the header before data[] is 24 bytes, so data[] itself is
+ * not 32-byte aligned even though the chunk is. */
+static size_t align_skip(const m4_nn_arena_chunk *c)
+{
+    uintptr_t at = (uintptr_t)(c->data + c->used);
+    return (size_t)((ALIGN_BYTES - at % ALIGN_BYTES) % ALIGN_BYTES) / sizeof(float);
+}
+
+static int chunk_fits(const m4_nn_arena_chunk *c, size_t n)
+{
+    size_t skip = align_skip(c);
+    return c->used + skip <= c->capacity && c->capacity - c->used - skip >= n;
+}
+
 float *m4_nn_arena_alloc(m4_nn_arena *arena, size_t n)
 {
+    if (n > (SIZE_MAX / sizeof(float) - sizeof(m4_nn_arena_chunk)) / 2) return NULL;
     n = (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
     if (n == 0) n = ALIGN_FLOATS;
     m4_nn_arena_chunk *c = arena->current;
     /* Walk on to the next kept chunk that fits; chunks after it stay for later. */
-    while (c && c->used + n > c->capacity) {
+    while (c && !chunk_fits(c, n)) {
         c = c->next;
         if (c) c->used = 0;
     }
     if (!c) {
-        size_t cap = n > arena->chunk_floats ? n : arena->chunk_floats;
+        /* ALIGN_FLOATS spare so the aligned start always leaves n floats. */
+        size_t cap = (n > arena->chunk_floats ? n : arena->chunk_floats) + ALIGN_FLOATS;
         float *raw = NULL;
-        if (posix_memalign((void **)&raw, 32, sizeof(m4_nn_arena_chunk) + cap * sizeof(float)))
+        if (posix_memalign((void **)&raw, ALIGN_BYTES, sizeof(m4_nn_arena_chunk) + cap * sizeof(float)))
             return NULL;
         c = (m4_nn_arena_chunk *)raw;
         c->capacity = cap;
@@ -40,6 +59,7 @@ float *m4_nn_arena_alloc(m4_nn_arena *arena, size_t n)
         }
     }
     arena->current = c;
+    c->used += align_skip(c);
     float *p = c->data + c->used;
     c->used += n;
     size_t used = m4_nn_arena_used(arena);
