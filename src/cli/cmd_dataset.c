@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,7 +22,7 @@
 
 static const char *const usage =
     "usage: m4sim dataset -o DATA [--scenarios N] [--flows F] [--jobs J] [--seed S]\n"
-    "                     [--topo SPEC] [--keep-samples]\n"
+    "                     [--topo SPEC] [--keep-samples] [--mem-limit-mb M] [--timeout-s T]\n"
     "\n"
     "Generates the m4 training set: N scenarios drawn at random, each run through the\n"
     "packet backend with the dense-supervision trace (as m4sim run --backend packet --trace).\n"
@@ -38,6 +39,11 @@ static const char *const usage =
     "                  the 32-host fabric)\n"
     "  --keep-samples  keep trace/samples_queue.npy and samples_rate.npy (10 us samples for\n"
     "                  plots, ~20 MB a scenario); deleted otherwise\n"
+    "  --mem-limit-mb M  address-space limit of each worker, 0 = none (default 4096): a\n"
+    "                  scenario whose run would take more fails alone (out of memory) instead\n"
+    "                  of bringing the machine's OOM killer onto every worker\n"
+    "  --timeout-s T   a scenario running longer than T seconds is killed and counted as\n"
+    "                  failed, 0 = none (default 600; typical 2000-flow runs take 1-15 s)\n"
     "\n"
     "Each scenario draws, uniformly unless said otherwise:\n"
     "  sizes      with probability 0.75 a synthetic distribution (log-normal, Pareto,\n"
@@ -131,19 +137,27 @@ static void report_progress(progress_state *p, int64_t done, int running, int fi
 typedef struct worker {
     pid_t pid;
     int64_t index;
+    double started;
+    int killed_for_time;
 } worker;
 
 /* Child: build one scenario and exit; the message goes straight to stderr. */
-static void run_child(const m4_dsgen_spec *spec, const char *data_dir, int64_t index)
+static void run_child(const m4_dsgen_spec *spec, const char *data_dir, int64_t index,
+                      int64_t mem_limit_mb)
 {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    if (mem_limit_mb > 0) {
+        struct rlimit limit = {(rlim_t)mem_limit_mb << 20, (rlim_t)mem_limit_mb << 20};
+        setrlimit(RLIMIT_AS, &limit);
+    }
     char *dir = m4_dsgen_scenario_dir(data_dir, index);
     int err = dir ? m4_dsgen_build_scenario(spec, index, dir, NULL, NULL) : M4_ENOMEM;
     if (err) {
         const char *detail = m4_last_error();
-        fprintf(stderr, "\nm4sim dataset: scenario %lld (%s) failed: %s\n", (long long)index,
-                dir ? dir : "?", detail && detail[0] ? detail : m4_strerror(err));
+        fprintf(stderr, "\nm4sim dataset: scenario %lld (%s) failed: %s%s\n", (long long)index,
+                dir ? dir : "?", detail && detail[0] ? detail : m4_strerror(err),
+                err == M4_ENOMEM && mem_limit_mb > 0 ? " (over the worker's --mem-limit-mb)" : "");
         fflush(stderr);
     }
     free(dir);
@@ -157,6 +171,7 @@ int m4_cmd_dataset(int argc, char **argv)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int64_t jobs = cpus > 0 ? cpus : 1;
     int keep_samples = 0;
+    int64_t mem_limit_mb = 4096, timeout_s = 600;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (m4_cli_is_help(arg)) {
@@ -165,7 +180,8 @@ int m4_cmd_dataset(int argc, char **argv)
         }
         int needs_value = !strcmp(arg, "-o") || !strcmp(arg, "--scenarios") ||
                           !strcmp(arg, "--flows") || !strcmp(arg, "--jobs") ||
-                          !strcmp(arg, "--seed") || !strcmp(arg, "--topo");
+                          !strcmp(arg, "--seed") || !strcmp(arg, "--topo") ||
+                          !strcmp(arg, "--mem-limit-mb") || !strcmp(arg, "--timeout-s");
         if (needs_value && i + 1 >= argc)
             return m4_cli_usage_error("dataset", "%s needs a value", arg);
         if (!strcmp(arg, "-o")) {
@@ -185,6 +201,14 @@ int m4_cmd_dataset(int argc, char **argv)
         } else if (!strcmp(arg, "--seed")) {
             if (parse_range(argv[++i], 0, INT64_MAX, &seed))
                 return m4_cli_usage_error("dataset", "--seed must be a non-negative integer, not '%s'",
+                                          argv[i]);
+        } else if (!strcmp(arg, "--mem-limit-mb")) {
+            if (parse_range(argv[++i], 0, 1 << 24, &mem_limit_mb) || (mem_limit_mb > 0 && mem_limit_mb < 64))
+                return m4_cli_usage_error("dataset", "--mem-limit-mb must be 0 or an integer in 64..%d, not '%s'",
+                                          1 << 24, argv[i]);
+        } else if (!strcmp(arg, "--timeout-s")) {
+            if (parse_range(argv[++i], 0, 100000000, &timeout_s))
+                return m4_cli_usage_error("dataset", "--timeout-s must be an integer in 0..100000000, not '%s'",
                                           argv[i]);
         } else if (!strcmp(arg, "--topo")) {
             topo = argv[++i];
@@ -265,10 +289,10 @@ int m4_cmd_dataset(int argc, char **argv)
                 break;
             }
             if (pid == 0)
-                run_child(&spec, data_dir, pending[next]);
+                run_child(&spec, data_dir, pending[next], mem_limit_mb);
             for (int64_t w = 0; w < jobs; w++)
                 if (workers[w].pid == 0) {
-                    workers[w] = (worker){pid, pending[next]};
+                    workers[w] = (worker){pid, pending[next], m4_now_seconds(), 0};
                     break;
                 }
             next++;
@@ -286,7 +310,10 @@ int m4_cmd_dataset(int argc, char **argv)
                     done++;
                 } else {
                     failed++;
-                    if (!WIFEXITED(status))
+                    if (workers[w].killed_for_time)
+                        fprintf(stderr, "\nm4sim dataset: scenario %lld: killed after --timeout-s %lld s\n",
+                                (long long)workers[w].index, (long long)timeout_s);
+                    else if (!WIFEXITED(status))
                         fprintf(stderr, "\nm4sim dataset: scenario %lld: worker killed by signal %d\n",
                                 (long long)workers[w].index, WTERMSIG(status));
                 }
@@ -295,6 +322,13 @@ int m4_cmd_dataset(int argc, char **argv)
             }
             continue;
         }
+        double now = m4_now_seconds();
+        for (int64_t w = 0; w < jobs && timeout_s > 0; w++)
+            if (workers[w].pid > 0 && !workers[w].killed_for_time &&
+                now - workers[w].started > (double)timeout_s) {
+                kill(workers[w].pid, SIGKILL);
+                workers[w].killed_for_time = 1;
+            }
         if (stop_requested)
             for (int64_t w = 0; w < jobs; w++)
                 if (workers[w].pid > 0)
