@@ -1,0 +1,234 @@
+/* The learned backend (m4, DESIGN.md section 8) behind the one simulation
+ * interface.
+ *
+ * Events are flow arrivals (add_flow) and predicted completions. Each active
+ * flow's completion is predicted as start + max(1, slowdown_hat) x ideal FCT
+ * (never before now); the next event is the earliest prediction. An event
+ * updates only the component of flows that share links (transitively) with
+ * the arriving or departing flow: temporal GRUs for the time since each was
+ * last touched, three graph layers, the rate GRUs, and the slowdown MLP,
+ * whose outputs replace the component's predictions.
+ *
+ * Predictions live in a heap with lazy invalidation (an entry carries its
+ * slot's generation); slots of finished flows are reused and the heap is
+ * compacted when stale entries dominate, so memory follows the active flows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/heap.h"
+#include "m4/model.h"
+#include "m4/state.h"
+#include "sim/sim.h"
+
+typedef struct m4_slot {
+    int64_t handle;
+    int64_t start_ns, ideal_ns, predicted_end_ns;
+    uint32_t generation;
+} m4_slot;
+
+typedef struct m4_backend {
+    const m4_scenario *scenario;
+    m4_model model;
+    m4_state state;
+    float config[M4_MODEL_CONFIG];
+    m4_nn_arena arena;
+    m4_slot *slots;
+    int32_t num_slots, slot_capacity;
+    int32_t *free_slots;
+    int32_t num_free;
+    int32_t active;
+    m4_heap predictions; /* data = slot << 32 | generation */
+    int64_t now;
+} m4_backend;
+
+static void backend_destroy(void *p)
+{
+    m4_backend *b = p;
+    if (!b) return;
+    m4_model_free(&b->model);
+    m4_state_free(&b->state);
+    m4_nn_arena_free(&b->arena);
+    free(b->slots);
+    free(b->free_slots);
+    m4_heap_free(&b->predictions);
+    free(b);
+}
+
+int m4_default_model_path(char *out, size_t cap);
+
+static int backend_create(void **state, const m4_scenario *scenario,
+                          const m4_backend_params *params)
+{
+    *state = NULL;
+    m4_backend *b = calloc(1, sizeof *b);
+    if (!b) return M4_ENOMEM;
+    b->scenario = scenario;
+    char path[1024];
+    const char *model_path = params ? params->model_path : NULL;
+    int err = M4_OK;
+    if (!model_path) {
+        if ((err = m4_default_model_path(path, sizeof path))) goto fail;
+        model_path = path;
+    }
+    if ((err = m4_model_load(&b->model, model_path))) goto fail;
+    if ((err = m4_state_init(&b->state, b->model.dims.hidden, m4_num_dlinks(&scenario->topology),
+                             256)))
+        goto fail;
+    m4_config_features(&scenario->config, scenario->window_bytes, b->config);
+    m4_nn_arena_init(&b->arena, 1 << 18);
+    m4_heap_init(&b->predictions);
+    *state = b;
+    return M4_OK;
+fail:
+    backend_destroy(b);
+    return err;
+}
+
+static int slot_alloc(m4_backend *b, int32_t *out)
+{
+    if (b->num_free > 0) {
+        *out = b->free_slots[--b->num_free];
+        return M4_OK;
+    }
+    if (b->num_slots == b->slot_capacity) {
+        int32_t cap = b->slot_capacity ? 2 * b->slot_capacity : 256;
+        m4_slot *s = realloc(b->slots, sizeof *s * (size_t)cap);
+        if (!s) return M4_ENOMEM;
+        b->slots = s;
+        int32_t *f = realloc(b->free_slots, sizeof *f * (size_t)cap);
+        if (!f) return M4_ENOMEM;
+        b->free_slots = f;
+        b->slot_capacity = cap;
+    }
+    b->slots[b->num_slots].generation = 0;
+    *out = b->num_slots++;
+    return M4_OK;
+}
+
+/* Rebuild the heap from the live predictions when stale entries dominate. */
+static int compact_predictions(m4_backend *b)
+{
+    m4_heap fresh;
+    m4_heap_init(&fresh);
+    m4_heap_entry e;
+    while (m4_heap_pop(&b->predictions, &e) == M4_OK) {
+        int32_t slot = (int32_t)(e.data >> 32);
+        if ((uint32_t)e.data != b->slots[slot].generation || b->slots[slot].handle < 0) continue;
+        int err = m4_heap_push(&fresh, e.time, e.data);
+        if (err) {
+            m4_heap_free(&fresh);
+            return err;
+        }
+    }
+    m4_heap_free(&b->predictions);
+    b->predictions = fresh;
+    return M4_OK;
+}
+
+/* Update the component around path at now and re-predict its flows. */
+static int update_component(m4_backend *b, const int32_t *path, int32_t hops)
+{
+    m4_state *st = &b->state;
+    int err = m4_state_component(st, path, hops);
+    if (err) return err;
+    const int N = st->comp_num_flows, L = st->comp_num_links, H = b->model.dims.hidden;
+    if (N == 0) return M4_OK;
+    m4_nn_arena_reset(&b->arena);
+    float *flow_h = m4_nn_arena_alloc(&b->arena, (size_t)N * H);
+    float *link_z = m4_nn_arena_alloc(&b->arena, (size_t)L * H);
+    float *flow_dt = m4_nn_arena_alloc(&b->arena, (size_t)N);
+    float *link_dt = m4_nn_arena_alloc(&b->arena, (size_t)L);
+    float *path_length = m4_nn_arena_alloc(&b->arena, (size_t)N);
+    if (!flow_h || !link_z || !flow_dt || !link_dt || !path_length) return M4_ENOMEM;
+    m4_step_input in;
+    m4_state_gather(st, b->now, b->config, flow_h, link_z, flow_dt, link_dt, path_length, &in);
+    m4_step_record rec;
+    if ((err = m4_step_forward(&rec, &b->model, &in, &b->arena, 0))) return err;
+    m4_state_scatter(st, b->now, rec.flow_h_out, rec.link_z_out);
+    for (int r = 0; r < N; r++) {
+        m4_slot *s = &b->slots[st->comp_flows[r]];
+        double slowdown = rec.slowdown[r] > 1.0f ? rec.slowdown[r] : 1.0;
+        int64_t end = s->start_ns + (int64_t)(slowdown * (double)s->ideal_ns + 0.5);
+        if (end < b->now) end = b->now;
+        s->predicted_end_ns = end;
+        s->generation++;
+        int32_t slot = st->comp_flows[r];
+        if ((err = m4_heap_push(&b->predictions, end, (uint64_t)slot << 32 | s->generation)))
+            return err;
+    }
+    if (m4_heap_count(&b->predictions) > 4 * (int64_t)b->active + 1024)
+        return compact_predictions(b);
+    return M4_OK;
+}
+
+static int backend_add_flow(void *p, const m4_flow_start *f)
+{
+    m4_backend *b = p;
+    int32_t slot;
+    int err = slot_alloc(b, &slot);
+    if (err) return err;
+    m4_slot *s = &b->slots[slot];
+    s->handle = f->handle;
+    s->start_ns = f->start_ns;
+    s->ideal_ns = f->ideal_fct_ns;
+    if (f->start_ns > b->now) b->now = f->start_ns;
+    if ((err = m4_state_add_flow(&b->state, slot, f->path, f->num_hops, f->size_bytes, b->now)))
+        return err;
+    b->active++;
+    return update_component(b, f->path, f->num_hops);
+}
+
+/* Drop stale heap entries from the top. */
+static void skip_stale(m4_backend *b)
+{
+    while (m4_heap_count(&b->predictions) > 0) {
+        const m4_heap_entry *top = &b->predictions.entries[0];
+        int32_t slot = (int32_t)(top->data >> 32);
+        if ((uint32_t)top->data == b->slots[slot].generation && b->slots[slot].handle >= 0) return;
+        m4_heap_entry dropped;
+        m4_heap_pop(&b->predictions, &dropped);
+    }
+}
+
+static int64_t backend_next_event_time(void *p)
+{
+    m4_backend *b = p;
+    skip_stale(b);
+    return m4_heap_peek_time(&b->predictions);
+}
+
+static int backend_advance(void *p, int64_t until_ns, m4_completion_list *completed)
+{
+    m4_backend *b = p;
+    skip_stale(b);
+    if (m4_heap_count(&b->predictions) == 0 || m4_heap_peek_time(&b->predictions) > until_ns) {
+        if (until_ns > b->now && until_ns != INT64_MAX) b->now = until_ns;
+        return M4_OK;
+    }
+    m4_heap_entry e;
+    m4_heap_pop(&b->predictions, &e);
+    int32_t slot = (int32_t)(e.data >> 32);
+    m4_slot *s = &b->slots[slot];
+    if (e.time > b->now) b->now = e.time;
+    int err = m4_completion_push(completed, s->handle, e.time);
+    if (err) return err;
+    int32_t path[M4_MAX_HOPS];
+    int32_t hops = b->state.flow_num_hops[slot];
+    memcpy(path, b->state.flow_path + (size_t)slot * M4_MAX_HOPS, sizeof(int32_t) * hops);
+    m4_state_remove_flow(&b->state, slot);
+    s->handle = -1;
+    s->generation++;
+    b->free_slots[b->num_free++] = slot;
+    b->active--;
+    return update_component(b, path, hops);
+}
+
+const m4_backend_ops m4_m4_backend = {
+    .name = "m4",
+    .create = backend_create,
+    .destroy = backend_destroy,
+    .add_flow = backend_add_flow,
+    .next_event_time = backend_next_event_time,
+    .advance = backend_advance,
+};

@@ -1,0 +1,79 @@
+/* m4 model files: the nn model-file container (magic, version, dimensions,
+ * checksum) with kind "m4", dims [hidden, gnn, mlp_hidden, head_hidden]
+ * and the parameters in m4_model's layout. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "m4/model.h"
+#include "nn/modelfile.h"
+
+#define M4_MODEL_KIND "m4"
+#define M4_MODEL_NUM_DIMS 4
+
+int m4_model_save(const m4_model *m, const char *path)
+{
+    m4_nn_model_file f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.kind, sizeof f.kind, "%s", M4_MODEL_KIND);
+    f.version = M4_MODEL_VERSION;
+    f.num_dims = M4_MODEL_NUM_DIMS;
+    f.dims[0] = m->dims.hidden, f.dims[1] = m->dims.gnn;
+    f.dims[2] = m->dims.mlp_hidden, f.dims[3] = m->dims.head_hidden;
+    f.num_weights = m->num_params;
+    f.weights = m->params;
+    return m4_nn_model_file_write(path, &f);
+}
+
+int m4_model_load(m4_model *m, const char *path)
+{
+    memset(m, 0, sizeof *m);
+    m4_nn_model_file f;
+    int err = m4_nn_model_file_read(&f, path);
+    if (err) return err;
+    if (strcmp(f.kind, M4_MODEL_KIND) != 0) {
+        err = m4_error_set(M4_EFORMAT, "%s: a '%s' file, not an m4 model", path, f.kind);
+        goto done;
+    }
+    if (f.version != M4_MODEL_VERSION || f.num_dims != M4_MODEL_NUM_DIMS) {
+        err = m4_error_set(M4_EFORMAT, "%s: m4 model version %u, this build reads version %d",
+                           path, f.version, M4_MODEL_VERSION);
+        goto done;
+    }
+    m4_model_dims d = {f.dims[0], f.dims[1], f.dims[2], f.dims[3]};
+    if ((err = m4_model_create(m, &d, 0))) {
+        err = m4_error_set(M4_EFORMAT, "%s: bad model dimensions (%s)", path, m4_last_error());
+        goto done;
+    }
+    if (f.num_weights != m->num_params) {
+        err = m4_error_set(M4_EFORMAT, "%s: %llu weights, dimensions need %zu", path,
+                           (unsigned long long)f.num_weights, m->num_params);
+        m4_model_free(m);
+        goto done;
+    }
+    memcpy(m->params, f.weights, sizeof(float) * m->num_params);
+done:
+    m4_nn_model_file_free(&f);
+    return err;
+}
+
+#ifndef M4SIM_MODEL_DIR
+#define M4SIM_MODEL_DIR "models"
+#endif
+
+/* The default model: $M4SIM_MODEL, else the models/ directory of the source
+ * tree the library was built in (or installed to). */
+int m4_default_model_path(char *out, size_t cap)
+{
+    const char *env = getenv("M4SIM_MODEL");
+    if (env && *env) {
+        snprintf(out, cap, "%s", env);
+        return M4_OK;
+    }
+    snprintf(out, cap, "%s/default.m4", M4SIM_MODEL_DIR);
+    if (access(out, R_OK) == 0) return M4_OK;
+    return m4_error_set(M4_EIO, "no default m4 model at %s (set M4SIM_MODEL or pass --model)",
+                        out);
+}

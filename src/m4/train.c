@@ -1,0 +1,755 @@
+#include "m4/train.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "m4/busy_period.h"
+#include "m4/state.h"
+#include "nn/adam.h"
+#include "nn/modelfile.h"
+
+void m4_train_options_default(m4_train_options *o)
+{
+    memset(o, 0, sizeof *o);
+    m4_model_dims_default(&o->dims);
+    o->epochs = 40;
+    o->lr = 1e-3f;
+    o->weight_decay = 0.0f;
+    o->clip_norm = 1.0f;
+    o->seed = 1;
+    o->threads = 2;
+    o->batch = 4;
+    o->samples_per_epoch = 0;
+    o->window_events = 128;
+    o->sample_events = 384;
+    o->burn_in_events = 128;
+    o->val_fraction = 0.05f;
+    o->val_samples = 64;
+    o->plateau_patience = 5;
+    o->early_stop = 12;
+}
+
+double m4_sample_loss_total(const m4_sample_loss *l)
+{
+    double t = 0;
+    if (l->slowdown_count) t += l->slowdown_sum / (double)l->slowdown_count;
+    if (l->remaining_count) t += 0.1 * l->remaining_sum / (double)l->remaining_count;
+    if (l->queue_count) t += 0.1 * l->queue_sum / (double)l->queue_count;
+    return t;
+}
+
+/* ---- one worker: replays ground-truth events through the model ---------- */
+
+typedef struct event_record {
+    m4_step_record step;
+    int32_t *flows, *links;        /* component slots / link ids */
+    int32_t event_flow, completion;
+    int32_t num_reset;
+    int32_t reset[M4_MAX_HOPS];
+    float *slowdown_target;        /* (N) */
+    float *remaining_target;       /* (N), NAN = none */
+    float *queue_target;           /* (L), NAN = none */
+} event_record;
+
+struct m4_trainer_worker {
+    const m4_model *m;
+    m4_state state;
+    int state_ready;
+    m4_nn_arena tape, scratch, dbuf;
+    event_record *events;
+    int events_capacity;
+    float *dh_flow, *dz_link;
+    int32_t dh_flows, dz_links;
+    int64_t *remaining_stamp, *queue_stamp;
+    float *remaining_value, *queue_value;
+};
+
+int m4_trainer_worker_create(m4_trainer_worker **out, const m4_model *m)
+{
+    m4_trainer_worker *w = calloc(1, sizeof *w);
+    if (!w) return M4_ENOMEM;
+    w->m = m;
+    m4_nn_arena_init(&w->tape, 1 << 20);
+    m4_nn_arena_init(&w->scratch, 1 << 18);
+    m4_nn_arena_init(&w->dbuf, 1 << 16);
+    *out = w;
+    return M4_OK;
+}
+
+void m4_trainer_worker_free(m4_trainer_worker *w)
+{
+    if (!w) return;
+    if (w->state_ready) m4_state_free(&w->state);
+    m4_nn_arena_free(&w->tape), m4_nn_arena_free(&w->scratch), m4_nn_arena_free(&w->dbuf);
+    free(w->events), free(w->dh_flow), free(w->dz_link);
+    free(w->remaining_stamp), free(w->queue_stamp), free(w->remaining_value), free(w->queue_value);
+    free(w);
+}
+
+/* A fresh state sized for the scenario, and per-flow/link scratch. */
+static int worker_prepare(m4_trainer_worker *w, const m4_train_scenario *s)
+{
+    const int H = w->m->dims.hidden;
+    if (w->state_ready) m4_state_free(&w->state);
+    w->state_ready = 0;
+    int err = m4_state_init(&w->state, H, s->num_links, s->num_flows);
+    if (err) return err;
+    w->state_ready = 1;
+    if (s->num_flows > w->dh_flows) {
+        free(w->dh_flow), free(w->remaining_stamp), free(w->remaining_value);
+        w->dh_flow = malloc(sizeof(float) * (size_t)s->num_flows * H);
+        w->remaining_stamp = malloc(sizeof(int64_t) * (size_t)s->num_flows);
+        w->remaining_value = malloc(sizeof(float) * (size_t)s->num_flows);
+        if (!w->dh_flow || !w->remaining_stamp || !w->remaining_value) return M4_ENOMEM;
+        w->dh_flows = s->num_flows;
+    }
+    if (s->num_links > w->dz_links) {
+        free(w->dz_link), free(w->queue_stamp), free(w->queue_value);
+        w->dz_link = malloc(sizeof(float) * (size_t)s->num_links * H);
+        w->queue_stamp = malloc(sizeof(int64_t) * (size_t)s->num_links);
+        w->queue_value = malloc(sizeof(float) * (size_t)s->num_links);
+        if (!w->dz_link || !w->queue_stamp || !w->queue_value) return M4_ENOMEM;
+        w->dz_links = s->num_links;
+    }
+    for (int32_t i = 0; i < s->num_flows; i++) w->remaining_stamp[i] = -1;
+    for (int32_t i = 0; i < s->num_links; i++) w->queue_stamp[i] = -1;
+    return M4_OK;
+}
+
+/* The flows active after event e-1 enter the state fresh at that time (the
+ * start of a burn-in in the middle of a scenario). */
+static int seed_active_flows(m4_trainer_worker *w, const m4_train_scenario *s, int64_t from)
+{
+    if (from <= 0) return M4_OK;
+    int64_t e = from - 1, t = s->event_time_ns[e];
+    for (int64_t r = s->remaining_offset[e]; r < s->remaining_offset[e + 1]; r++) {
+        int32_t f = s->remaining_flow[r];
+        if (s->event_kind[e] == 1 && s->event_flow[e] == f) continue;
+        int err = m4_state_add_flow(&w->state, f, s->flow_path + (size_t)f * M4_MAX_HOPS,
+                                    s->flow_num_hops[f], s->flow_size[f], t);
+        if (err) return err;
+    }
+    return M4_OK;
+}
+
+#define ARENA_FLOATS(arena, p, n)                                   \
+    do {                                                            \
+        if (!((p) = m4_nn_arena_alloc((arena), (size_t)(n) + 1)))   \
+            return M4_ENOMEM;                                       \
+    } while (0)
+
+/* Forward through event e; rec (may be NULL) keeps what backward needs. */
+static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, int64_t e,
+                         m4_nn_arena *arena, event_record *rec, int with_heads,
+                         m4_sample_loss *loss)
+{
+    m4_state *st = &w->state;
+    const int H = w->m->dims.hidden;
+    const int64_t t = s->event_time_ns[e];
+    const int32_t f = s->event_flow[e];
+    const int32_t *path = s->flow_path + (size_t)f * M4_MAX_HOPS;
+    const int32_t hops = s->flow_num_hops[f];
+    int err;
+    if (s->event_kind[e] == 0) {
+        if ((err = m4_state_add_flow(st, f, path, hops, s->flow_size[f], t))) return err;
+        st->num_reset_links = 0;
+    } else {
+        m4_state_remove_flow(st, f);
+    }
+    if ((err = m4_state_component(st, path, hops))) return err;
+    const int N = st->comp_num_flows, L = st->comp_num_links;
+    if (rec) {
+        memset(rec, 0, sizeof *rec);
+        rec->event_flow = f;
+        rec->completion = s->event_kind[e] == 1;
+        rec->num_reset = st->num_reset_links;
+        memcpy(rec->reset, st->reset_links, sizeof(int32_t) * st->num_reset_links);
+    }
+    if (N == 0) return M4_OK;
+
+    float *flow_h, *link_z, *flow_dt, *link_dt, *path_length;
+    ARENA_FLOATS(arena, flow_h, N * H);
+    ARENA_FLOATS(arena, link_z, L * H);
+    ARENA_FLOATS(arena, flow_dt, N);
+    ARENA_FLOATS(arena, link_dt, L);
+    ARENA_FLOATS(arena, path_length, N);
+    m4_step_input in;
+    m4_state_gather(st, t, s->config, flow_h, link_z, flow_dt, link_dt, path_length, &in);
+    m4_step_record local, *step = rec ? &rec->step : &local;
+    if ((err = m4_step_forward(step, w->m, &in, arena, with_heads))) return err;
+    m4_state_scatter(st, t, step->flow_h_out, step->link_z_out);
+
+    /* targets of this event */
+    for (int64_t r = s->remaining_offset[e]; r < s->remaining_offset[e + 1]; r++) {
+        w->remaining_stamp[s->remaining_flow[r]] = e;
+        w->remaining_value[s->remaining_flow[r]] = s->remaining_fraction[r];
+    }
+    for (int64_t r = s->queue_offset[e]; r < s->queue_offset[e + 1]; r++) {
+        w->queue_stamp[s->queue_link[r]] = e;
+        w->queue_value[s->queue_link[r]] = s->queue_target[r];
+    }
+    float *sd_t = NULL, *rem_t = NULL, *q_t = NULL;
+    if (rec) {
+        int32_t *flows = m4_nn_arena_alloc_int(arena, (size_t)N);
+        int32_t *links = m4_nn_arena_alloc_int(arena, (size_t)L);
+        if (!flows || !links) return M4_ENOMEM;
+        memcpy(flows, st->comp_flows, sizeof(int32_t) * N);
+        memcpy(links, st->comp_links, sizeof(int32_t) * L);
+        rec->flows = flows, rec->links = links;
+        ARENA_FLOATS(arena, sd_t, N);
+        ARENA_FLOATS(arena, rem_t, N);
+        ARENA_FLOATS(arena, q_t, L);
+        rec->slowdown_target = sd_t, rec->remaining_target = rem_t, rec->queue_target = q_t;
+    }
+    for (int r = 0; r < N; r++) {
+        int32_t g = st->comp_flows[r];
+        float target = s->flow_slowdown[g];
+        if (loss) {
+            loss->slowdown_sum += fabs(step->slowdown[r] / target - 1.0);
+            loss->slowdown_count++;
+        }
+        if (sd_t) sd_t[r] = target;
+        float rem = w->remaining_stamp[g] == e ? w->remaining_value[g] : NAN;
+        if (rem_t) rem_t[r] = rem;
+        if (with_heads && !isnan(rem) && loss) {
+            loss->remaining_sum += fabs(step->remaining[r] - rem);
+            loss->remaining_count++;
+        }
+    }
+    for (int r = 0; r < L; r++) {
+        int32_t l = st->comp_links[r];
+        float q = w->queue_stamp[l] == e ? w->queue_value[l] : NAN;
+        if (q_t) q_t[r] = q;
+        if (with_heads && !isnan(q) && loss) {
+            loss->queue_sum += fabs(step->queue[r] - q);
+            loss->queue_count++;
+        }
+    }
+    return M4_OK;
+}
+
+static float sign_of(float x) { return x > 0 ? 1.0f : x < 0 ? -1.0f : 0.0f; }
+
+/* Back-propagate a recorded window, last event first. */
+static int backward_window(m4_trainer_worker *w, const m4_train_scenario *s, int n,
+                           const m4_sample_loss *window_loss, float weight, float *grads)
+{
+    const m4_model *m = w->m;
+    const int H = m->dims.hidden;
+    m4_model_weights gw;
+    m4_model_weights_at(&gw, grads, &m->dims);
+    memset(w->dh_flow, 0, sizeof(float) * (size_t)s->num_flows * H);
+    memset(w->dz_link, 0, sizeof(float) * (size_t)s->num_links * H);
+    const float sd_scale = window_loss->slowdown_count ? weight / window_loss->slowdown_count : 0;
+    const float rem_scale =
+        window_loss->remaining_count ? 0.1f * weight / window_loss->remaining_count : 0;
+    const float q_scale = window_loss->queue_count ? 0.1f * weight / window_loss->queue_count : 0;
+    for (int i = n - 1; i >= 0; i--) {
+        const event_record *rec = &w->events[i];
+        const m4_step_record *st = &rec->step;
+        const int N = st->N, L = st->L;
+        if (N > 0) {
+            m4_nn_arena_reset(&w->dbuf);
+            float *dh_out, *dz_out, *dh_in, *dz_in, *d_sd, *d_rem, *d_q;
+            ARENA_FLOATS(&w->dbuf, dh_out, N * H);
+            ARENA_FLOATS(&w->dbuf, dz_out, L * H);
+            ARENA_FLOATS(&w->dbuf, dh_in, N * H);
+            ARENA_FLOATS(&w->dbuf, dz_in, L * H);
+            ARENA_FLOATS(&w->dbuf, d_sd, N);
+            ARENA_FLOATS(&w->dbuf, d_rem, N);
+            ARENA_FLOATS(&w->dbuf, d_q, L);
+            for (int r = 0; r < N; r++) {
+                memcpy(dh_out + (size_t)r * H, w->dh_flow + (size_t)rec->flows[r] * H,
+                       sizeof(float) * H);
+                float t = rec->slowdown_target[r];
+                d_sd[r] = sign_of(st->slowdown[r] / t - 1.0f) / t * sd_scale;
+                float rt = rec->remaining_target[r];
+                d_rem[r] = isnan(rt) ? 0.0f : sign_of(st->remaining[r] - rt) * rem_scale;
+            }
+            for (int r = 0; r < L; r++) {
+                memcpy(dz_out + (size_t)r * H, w->dz_link + (size_t)rec->links[r] * H,
+                       sizeof(float) * H);
+                float qt = rec->queue_target[r];
+                d_q[r] = isnan(qt) ? 0.0f : sign_of(st->queue[r] - qt) * q_scale;
+            }
+            int err = m4_step_backward(dh_in, dz_in, &gw, m, st, dh_out, dz_out, d_sd, d_rem, d_q,
+                                       &w->scratch);
+            if (err) return err;
+            for (int r = 0; r < N; r++)
+                memcpy(w->dh_flow + (size_t)rec->flows[r] * H, dh_in + (size_t)r * H,
+                       sizeof(float) * H);
+            for (int r = 0; r < L; r++)
+                memcpy(w->dz_link + (size_t)rec->links[r] * H, dz_in + (size_t)r * H,
+                       sizeof(float) * H);
+        }
+        /* A reset link's old state and a finished flow's state feed nothing later. */
+        for (int k = 0; k < rec->num_reset; k++)
+            memset(w->dz_link + (size_t)rec->reset[k] * H, 0, sizeof(float) * H);
+        if (rec->completion)
+            memset(w->dh_flow + (size_t)rec->event_flow * H, 0, sizeof(float) * H);
+    }
+    return M4_OK;
+}
+
+static void loss_add(m4_sample_loss *a, const m4_sample_loss *b)
+{
+    a->slowdown_sum += b->slowdown_sum, a->slowdown_count += b->slowdown_count;
+    a->remaining_sum += b->remaining_sum, a->remaining_count += b->remaining_count;
+    a->queue_sum += b->queue_sum, a->queue_count += b->queue_count;
+}
+
+int m4_trainer_run_sample(m4_trainer_worker *w, const m4_train_scenario *s, int64_t from,
+                          int64_t burn_in, int64_t events, int window, float *grads,
+                          m4_sample_loss *loss)
+{
+    if (from < 0) from = 0;
+    if (burn_in > from) burn_in = from;
+    int64_t begin = from - burn_in, end = from + events;
+    if (end > s->num_events) end = s->num_events;
+    if (window < 1) window = 1;
+    int err = worker_prepare(w, s);
+    if (err) return err;
+    if ((err = seed_active_flows(w, s, begin))) return err;
+    for (int64_t e = begin; e < from; e++) {
+        m4_nn_arena_reset(&w->tape);
+        if ((err = forward_event(w, s, e, &w->tape, NULL, 0, NULL))) return err;
+    }
+    if (window > w->events_capacity) {
+        event_record *grown = realloc(w->events, sizeof *grown * (size_t)window);
+        if (!grown) return M4_ENOMEM;
+        w->events = grown;
+        w->events_capacity = window;
+    }
+    int64_t num_windows = (end - from + window - 1) / window;
+    for (int64_t start = from; start < end; start += window) {
+        int n = (int)(end - start < window ? end - start : window);
+        m4_nn_arena_reset(&w->tape);
+        m4_sample_loss wl = {0};
+        for (int i = 0; i < n; i++) {
+            if (!grads) m4_nn_arena_reset(&w->tape);
+            err = forward_event(w, s, start + i, &w->tape, grads ? &w->events[i] : NULL, 1, &wl);
+            if (err) return err;
+        }
+        if (grads && (err = backward_window(w, s, n, &wl, 1.0f / (float)num_windows, grads)))
+            return err;
+        loss_add(loss, &wl);
+    }
+    return M4_OK;
+}
+
+/* ---- the training loop ---------------------------------------------------- */
+
+typedef struct period_ref {
+    int32_t scenario;
+    int64_t first_event, last_event;
+} period_ref;
+
+typedef struct sample_pos {
+    int32_t scenario;
+    int64_t from;
+} sample_pos;
+
+#define SIZE_CLASSES 24
+
+typedef struct trainer {
+    const m4_train_options *o;
+    m4_train_scenario *scenarios;
+    int32_t num_scenarios;
+    int32_t *train_ids, num_train, *val_ids, num_val;
+    period_ref *periods;
+    int64_t num_periods;
+    int64_t *class_periods[SIZE_CLASSES]; /* period indices per size class */
+    int64_t class_count[SIZE_CLASSES];
+} trainer;
+
+static int size_class(int64_t flows)
+{
+    int c = 0;
+    while (flows > 1 && c < SIZE_CLASSES - 1) flows >>= 1, c++;
+    return c;
+}
+
+static int add_periods(trainer *tr, int32_t id)
+{
+    const m4_train_scenario *s = &tr->scenarios[id];
+    const int64_t F = s->num_flows;
+    int64_t *start = malloc(sizeof(int64_t) * (F + 1)), *end = malloc(sizeof(int64_t) * (F + 1));
+    int64_t *arrive_ev = malloc(sizeof(int64_t) * (F + 1)), *done_ev = malloc(sizeof(int64_t) * (F + 1));
+    int64_t *offset = malloc(sizeof(int64_t) * (F + 1));
+    int err = M4_OK;
+    if (!start || !end || !arrive_ev || !done_ev || !offset) { err = M4_ENOMEM; goto done; }
+    for (int64_t e = 0; e < s->num_events; e++) {
+        int32_t f = s->event_flow[e];
+        if (s->event_kind[e] == 0) arrive_ev[f] = e, start[f] = s->event_time_ns[e];
+        else done_ev[f] = e, end[f] = s->event_time_ns[e];
+    }
+    /* The splitter works on the packed paths: reuse flow_path with a stride. */
+    int64_t total = 0;
+    for (int64_t f = 0; f < F; f++) offset[f] = total, total += s->flow_num_hops[f];
+    offset[F] = total;
+    int32_t *packed = malloc(sizeof(int32_t) * (size_t)(total + 1));
+    if (!packed) { err = M4_ENOMEM; goto done; }
+    for (int64_t f = 0; f < F; f++)
+        memcpy(packed + offset[f], s->flow_path + f * M4_MAX_HOPS,
+               sizeof(int32_t) * s->flow_num_hops[f]);
+    m4_busy_period_input in = {F, s->num_links, start, end, offset, packed};
+    m4_busy_periods bp = {0};
+    err = m4_busy_periods_split(&bp, &in);
+    free(packed);
+    if (err) goto done;
+    period_ref *grown = realloc(tr->periods, sizeof *grown * (size_t)(tr->num_periods + bp.count));
+    if (!grown) { m4_busy_periods_free(&bp); err = M4_ENOMEM; goto done; }
+    tr->periods = grown;
+    for (int64_t p = 0; p < bp.count; p++) {
+        int64_t first = INT64_MAX, last = 0;
+        for (int64_t k = bp.flow_offset[p]; k < bp.flow_offset[p + 1]; k++) {
+            int64_t f = bp.flows[k];
+            if (arrive_ev[f] < first) first = arrive_ev[f];
+            if (done_ev[f] > last) last = done_ev[f];
+        }
+        int64_t idx = tr->num_periods++;
+        tr->periods[idx] = (period_ref){id, first, last};
+        int c = size_class(bp.flow_offset[p + 1] - bp.flow_offset[p]);
+        int64_t *cl = realloc(tr->class_periods[c], sizeof(int64_t) * (size_t)(tr->class_count[c] + 1));
+        if (!cl) { m4_busy_periods_free(&bp); err = M4_ENOMEM; goto done; }
+        tr->class_periods[c] = cl;
+        cl[tr->class_count[c]++] = idx;
+    }
+    m4_busy_periods_free(&bp);
+done:
+    free(start), free(end), free(arrive_ev), free(done_ev), free(offset);
+    return err;
+}
+
+static sample_pos draw_sample(const trainer *tr, m4_rng *rng)
+{
+    int classes[SIZE_CLASSES], n = 0;
+    for (int c = 0; c < SIZE_CLASSES; c++)
+        if (tr->class_count[c]) classes[n++] = c;
+    int c = classes[m4_rng_below(rng, (uint64_t)n)];
+    const period_ref *p = &tr->periods[tr->class_periods[c][m4_rng_below(rng, (uint64_t)tr->class_count[c])]];
+    int64_t last_start = p->last_event - tr->o->sample_events / 2;
+    if (last_start < p->first_event) last_start = p->first_event;
+    int64_t from = p->first_event + (int64_t)m4_rng_below(rng, (uint64_t)(last_start - p->first_event + 1));
+    return (sample_pos){p->scenario, from};
+}
+
+typedef struct job {
+    trainer *tr;
+    m4_trainer_worker *worker;
+    const sample_pos *samples;
+    int count, stride, first;
+    float *grads;              /* NULL: validation */
+    size_t num_params;
+    m4_sample_loss loss;
+    double loss_sum;           /* sum over samples of their total loss */
+    int err;
+} job;
+
+static void *job_run(void *arg)
+{
+    job *j = arg;
+    const m4_train_options *o = j->tr->o;
+    if (j->grads) memset(j->grads, 0, sizeof(float) * j->num_params);
+    for (int i = j->first; i < j->count; i += j->stride) {
+        const sample_pos *p = &j->samples[i];
+        m4_sample_loss l = {0};
+        j->err = m4_trainer_run_sample(j->worker, &j->tr->scenarios[p->scenario], p->from,
+                                       o->burn_in_events, o->sample_events, o->window_events,
+                                       j->grads, &l);
+        if (j->err) break;
+        loss_add(&j->loss, &l);
+        j->loss_sum += m4_sample_loss_total(&l);
+    }
+    return NULL;
+}
+
+/* Run samples over the workers; returns the mean sample loss; grads summed
+ * in worker order into out_grads when training. */
+static int run_samples(trainer *tr, m4_trainer_worker **workers, float **grads, int threads,
+                       const sample_pos *samples, int count, size_t num_params,
+                       float *out_grads, double *mean_loss, m4_sample_loss *loss)
+{
+    job jobs[64];
+    pthread_t tid[64];
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = (job){.tr = tr, .worker = workers[t], .samples = samples, .count = count,
+                        .stride = threads, .first = t, .grads = out_grads ? grads[t] : NULL,
+                        .num_params = num_params};
+        if (t > 0) pthread_create(&tid[t], NULL, job_run, &jobs[t]);
+    }
+    job_run(&jobs[0]);
+    for (int t = 1; t < threads; t++) pthread_join(tid[t], NULL);
+    double sum = 0;
+    if (out_grads) memset(out_grads, 0, sizeof(float) * num_params);
+    for (int t = 0; t < threads; t++) {
+        if (jobs[t].err) return jobs[t].err;
+        sum += jobs[t].loss_sum;
+        if (loss) loss_add(loss, &jobs[t].loss);
+        if (out_grads)
+            for (size_t k = 0; k < num_params; k++) out_grads[k] += grads[t][k];
+    }
+    if (out_grads)
+        for (size_t k = 0; k < num_params; k++) out_grads[k] /= (float)count;
+    *mean_loss = count ? sum / count : 0;
+    return M4_OK;
+}
+
+/* Checkpoint: the model, Adam's moments and the loop's counters. */
+enum { CK_EPOCH = 4, CK_STEP, CK_BAD, CK_SINCE_BEST, CK_DIMS };
+enum { CK_LR, CK_PLATEAU_BEST, CK_BEST_VAL, CK_ELAPSED, CK_NORMS };
+
+static int checkpoint_write(const char *path, const m4_model *m, const float *adam_m,
+                            const float *adam_v, int epoch, int step, const m4_nn_plateau *pl,
+                            float best_val, int since_best, double elapsed)
+{
+    m4_nn_model_file f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.kind, sizeof f.kind, "m4-checkpoint");
+    f.version = M4_MODEL_VERSION;
+    f.num_dims = CK_DIMS;
+    f.dims[0] = m->dims.hidden, f.dims[1] = m->dims.gnn, f.dims[2] = m->dims.mlp_hidden;
+    f.dims[3] = m->dims.head_hidden;
+    f.dims[CK_EPOCH] = epoch, f.dims[CK_STEP] = step, f.dims[CK_BAD] = pl->bad_steps;
+    f.dims[CK_SINCE_BEST] = since_best;
+    f.num_norm = CK_NORMS;
+    f.norm[CK_LR] = pl->lr, f.norm[CK_PLATEAU_BEST] = pl->best, f.norm[CK_BEST_VAL] = best_val;
+    f.norm[CK_ELAPSED] = (float)elapsed;
+    f.num_weights = 3 * (uint64_t)m->num_params;
+    f.weights = malloc(sizeof(float) * f.num_weights);
+    if (!f.weights) return M4_ENOMEM;
+    memcpy(f.weights, m->params, sizeof(float) * m->num_params);
+    memcpy(f.weights + m->num_params, adam_m, sizeof(float) * m->num_params);
+    memcpy(f.weights + 2 * m->num_params, adam_v, sizeof(float) * m->num_params);
+    int err = m4_nn_model_file_write(path, &f);
+    free(f.weights);
+    return err;
+}
+
+static int checkpoint_read(const char *path, m4_model *m, float *adam_m, float *adam_v,
+                           int *epoch, int *step, m4_nn_plateau *pl, float *best_val,
+                           int *since_best, double *elapsed)
+{
+    m4_nn_model_file f;
+    int err = m4_nn_model_file_read(&f, path);
+    if (err) return err;
+    if (strcmp(f.kind, "m4-checkpoint") != 0 || f.num_dims != CK_DIMS || f.num_norm != CK_NORMS ||
+        f.dims[0] != m->dims.hidden || f.dims[1] != m->dims.gnn ||
+        f.dims[2] != m->dims.mlp_hidden || f.dims[3] != m->dims.head_hidden ||
+        f.num_weights != 3 * (uint64_t)m->num_params) {
+        m4_nn_model_file_free(&f);
+        return m4_error_set(M4_EFORMAT, "%s: checkpoint of another model shape", path);
+    }
+    memcpy(m->params, f.weights, sizeof(float) * m->num_params);
+    memcpy(adam_m, f.weights + m->num_params, sizeof(float) * m->num_params);
+    memcpy(adam_v, f.weights + 2 * m->num_params, sizeof(float) * m->num_params);
+    *epoch = f.dims[CK_EPOCH], *step = f.dims[CK_STEP], pl->bad_steps = f.dims[CK_BAD];
+    *since_best = f.dims[CK_SINCE_BEST];
+    pl->lr = f.norm[CK_LR], pl->best = f.norm[CK_PLATEAU_BEST], *best_val = f.norm[CK_BEST_VAL];
+    *elapsed = f.norm[CK_ELAPSED];
+    m4_nn_model_file_free(&f);
+    return M4_OK;
+}
+
+static int append_log(const char *path, const char *line, int truncate)
+{
+    FILE *f = fopen(path, truncate ? "w" : "a");
+    if (!f) return m4_error_set(M4_EIO, "%s: cannot write the training log", path);
+    fputs(line, f);
+    int bad = fclose(f) != 0;
+    return bad ? m4_error_set(M4_EIO, "%s: write failed", path) : M4_OK;
+}
+
+int m4_train(const char *data_dir, const char *model_path, const m4_train_options *o)
+{
+    trainer tr = {0};
+    tr.o = o;
+    m4_model model = {0};
+    m4_trainer_worker *workers[64] = {0};
+    float *thread_grads[64] = {0};
+    float *grads = NULL, *adam_m = NULL, *adam_v = NULL;
+    sample_pos *samples = NULL, *val = NULL;
+    char **dirs = NULL;
+    int32_t num_dirs = 0;
+    char ckpt[1100], logp[1100], line[512];
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", model_path);
+    snprintf(logp, sizeof logp, "%s.log.txt", model_path);
+    const int threads = o->threads < 1 ? 1 : o->threads > 64 ? 64 : o->threads;
+
+    int err = m4_dataset_list(data_dir, &dirs, &num_dirs);
+    if (err) return err;
+    if (o->max_scenarios > 0 && num_dirs > o->max_scenarios) {
+        for (int32_t i = o->max_scenarios; i < num_dirs; i++) free(dirs[i]);
+        num_dirs = o->max_scenarios;
+    }
+    if (num_dirs < 2) {
+        err = m4_error_set(M4_EINVAL, "%s: %d finished scenarios; training needs at least 2",
+                           data_dir, num_dirs);
+        goto done;
+    }
+    tr.scenarios = calloc((size_t)num_dirs, sizeof *tr.scenarios);
+    if (!tr.scenarios) { err = M4_ENOMEM; goto done; }
+    m4_progress prog;
+    m4_progress_start(&prog, o->log, "load", num_dirs);
+    for (int32_t i = 0; i < num_dirs; i++) {
+        if ((err = m4_train_scenario_load(&tr.scenarios[i], dirs[i]))) goto done;
+        tr.num_scenarios++;
+        m4_progress_update(&prog, i + 1);
+    }
+    m4_progress_finish(&prog);
+
+    /* Hold out a seeded random subset of scenarios. */
+    int32_t *order = malloc(sizeof(int32_t) * (size_t)num_dirs);
+    if (!order) { err = M4_ENOMEM; goto done; }
+    for (int32_t i = 0; i < num_dirs; i++) order[i] = i;
+    m4_rng rng;
+    m4_rng_seed(&rng, o->seed ^ 0x5eed5eedULL);
+    for (int32_t i = num_dirs - 1; i > 0; i--) {
+        int32_t j = (int32_t)m4_rng_below(&rng, (uint64_t)i + 1), t = order[i];
+        order[i] = order[j], order[j] = t;
+    }
+    tr.num_val = (int32_t)ceil(o->val_fraction * num_dirs);
+    if (tr.num_val < 1) tr.num_val = 1;
+    if (tr.num_val >= num_dirs) tr.num_val = num_dirs - 1;
+    tr.val_ids = order;
+    tr.train_ids = order + tr.num_val;
+    tr.num_train = num_dirs - tr.num_val;
+    for (int32_t i = 0; i < tr.num_train; i++)
+        if ((err = add_periods(&tr, tr.train_ids[i]))) goto done;
+
+    if ((err = m4_model_create(&model, &o->dims, o->seed))) goto done;
+    const size_t P = model.num_params;
+    grads = calloc(P, sizeof *grads);
+    adam_m = calloc(P, sizeof *adam_m);
+    adam_v = calloc(P, sizeof *adam_v);
+    if (!grads || !adam_m || !adam_v) { err = M4_ENOMEM; goto done; }
+    for (int t = 0; t < threads; t++) {
+        if ((err = m4_trainer_worker_create(&workers[t], &model))) goto done;
+        if (!(thread_grads[t] = calloc(P, sizeof(float)))) { err = M4_ENOMEM; goto done; }
+    }
+
+    /* Validation positions: fixed for the whole run. */
+    val = malloc(sizeof *val * (size_t)(o->val_samples > 0 ? o->val_samples : 1));
+    if (!val) { err = M4_ENOMEM; goto done; }
+    m4_rng vrng;
+    m4_rng_seed(&vrng, o->seed ^ 0x7a1da7e5ULL);
+    for (int i = 0; i < o->val_samples; i++) {
+        int32_t id = tr.val_ids[i % tr.num_val];
+        int64_t span = tr.scenarios[id].num_events - o->sample_events;
+        val[i] = (sample_pos){id, span > 0 ? (int64_t)m4_rng_below(&vrng, (uint64_t)span) : 0};
+    }
+
+    int spe = o->samples_per_epoch > 0 ? o->samples_per_epoch : 2 * tr.num_train;
+    int batch = o->batch < 1 ? 1 : o->batch;
+    samples = malloc(sizeof *samples * (size_t)spe);
+    if (!samples) { err = M4_ENOMEM; goto done; }
+
+    m4_nn_plateau plateau;
+    m4_nn_plateau_init(&plateau, o->lr, 0.2f, o->plateau_patience, 1e-6f);
+    int epoch = 0, step = 0, since_best = 0;
+    float best_val = INFINITY;
+    double elapsed_before = 0;
+    if (o->resume) {
+        FILE *probe = fopen(ckpt, "rb");
+        if (probe) {
+            fclose(probe);
+            if ((err = checkpoint_read(ckpt, &model, adam_m, adam_v, &epoch, &step, &plateau,
+                                       &best_val, &since_best, &elapsed_before)))
+                goto done;
+            if (o->log)
+                fprintf(o->log, "train: resuming after epoch %d (best val %.4f)\n", epoch,
+                        best_val);
+        }
+    }
+    if (epoch == 0) {
+        snprintf(line, sizeof line,
+                 "# epoch train_loss val_loss val_slowdown_err lr seconds (data %s, %d train "
+                 "+ %d val scenarios, H %d G %d)\n",
+                 data_dir, tr.num_train, tr.num_val, o->dims.hidden, o->dims.gnn);
+        if ((err = append_log(logp, line, 1))) goto done;
+    }
+    if (o->log)
+        fprintf(o->log, "train: %d train + %d val scenarios, %lld busy periods, %zu parameters, "
+                "%d samples/epoch, %d threads\n", tr.num_train, tr.num_val,
+                (long long)tr.num_periods, P, spe, threads);
+
+    double t0 = m4_now_seconds();
+    for (; epoch < o->epochs; ) {
+        m4_rng erng;
+        m4_rng_seed(&erng, m4_mix64(o->seed * 1000003ULL + (uint64_t)epoch));
+        for (int i = 0; i < spe; i++) samples[i] = draw_sample(&tr, &erng);
+        double train_sum = 0;
+        int train_n = 0;
+        m4_progress_start(&prog, o->log, "epoch", spe);
+        for (int b = 0; b < spe; b += batch) {
+            int n = spe - b < batch ? spe - b : batch;
+            double mean;
+            if ((err = run_samples(&tr, workers, thread_grads, threads, samples + b, n, P, grads,
+                                   &mean, NULL)))
+                goto done;
+            if (o->clip_norm > 0) m4_nn_clip_grad_norm(grads, P, o->clip_norm);
+            step++;
+            m4_nn_adam_update(model.params, grads, adam_m, adam_v, P, plateau.lr, 0.9f, 0.999f,
+                              1e-8f, o->weight_decay, step);
+            train_sum += mean * n;
+            train_n += n;
+            m4_progress_update(&prog, b + n);
+        }
+        m4_progress_finish(&prog);
+        double val_loss;
+        m4_sample_loss vl = {0};
+        if ((err = run_samples(&tr, workers, thread_grads, threads, val, o->val_samples, P, NULL,
+                               &val_loss, &vl)))
+            goto done;
+        double val_sd = vl.slowdown_count ? vl.slowdown_sum / vl.slowdown_count : 0;
+        epoch++;
+        float lr_used = plateau.lr;
+        m4_nn_plateau_step(&plateau, (float)val_loss);
+        double elapsed = elapsed_before + m4_now_seconds() - t0;
+        if (val_loss < best_val) {
+            best_val = (float)val_loss;
+            since_best = 0;
+            if ((err = m4_model_save(&model, model_path))) goto done;
+        } else {
+            since_best++;
+        }
+        snprintf(line, sizeof line, "%d %.6f %.6f %.6f %.3g %.1f\n", epoch,
+                 train_n ? train_sum / train_n : 0, val_loss, val_sd, lr_used, elapsed);
+        if ((err = append_log(logp, line, 0))) goto done;
+        if (o->log)
+            fprintf(o->log, "train: epoch %d train %.4f val %.4f (slowdown err %.4f) lr %.3g "
+                    "%.0f s\n", epoch, train_n ? train_sum / train_n : 0, val_loss, val_sd,
+                    lr_used, elapsed);
+        if ((err = checkpoint_write(ckpt, &model, adam_m, adam_v, epoch, step, &plateau,
+                                    best_val, since_best, elapsed)))
+            goto done;
+        if (o->early_stop > 0 && since_best >= o->early_stop) {
+            if (o->log) fprintf(o->log, "train: no improvement for %d epochs, stopping\n", since_best);
+            break;
+        }
+        if (o->time_limit_s > 0 && elapsed >= o->time_limit_s) {
+            if (o->log) fprintf(o->log, "train: time limit reached after epoch %d\n", epoch);
+            break;
+        }
+    }
+done:
+    for (int t = 0; t < 64; t++) {
+        m4_trainer_worker_free(workers[t]);
+        free(thread_grads[t]);
+    }
+    free(grads), free(adam_m), free(adam_v), free(samples), free(val);
+    m4_model_free(&model);
+    for (int32_t i = 0; i < tr.num_scenarios; i++) m4_train_scenario_free(&tr.scenarios[i]);
+    free(tr.scenarios);
+    free(tr.val_ids);
+    free(tr.periods);
+    for (int c = 0; c < SIZE_CLASSES; c++) free(tr.class_periods[c]);
+    for (int32_t i = 0; i < num_dirs; i++) free(dirs[i]);
+    free(dirs);
+    return err;
+}

@@ -1,0 +1,77 @@
+/* Training the m4 model on ground-truth scenarios (DESIGN.md section 8).
+ *
+ * A sample is a stretch of one scenario's ground-truth event sequence
+ * (arrivals and completions in the packet-level order, i.e. teacher forcing):
+ * burn_in events forward only, to bring the state of the flows already
+ * active near the truth, then sample_events events with gradient, cut into
+ * windows of window_events for truncated back-propagation through time (the
+ * state is carried from one window to the next without gradient). Starts are
+ * drawn balanced over busy-period length: a busy period is picked by first
+ * drawing a size class (log2 of its flow count) uniformly among the classes
+ * present, then a period of that class, then a start inside it.
+ *
+ * Loss of a sample = mean over every (event, updated flow) of
+ * |slowdown_hat / slowdown - 1| + 0.1 x mean L1 of the remaining-fraction
+ * head + 0.1 x mean L1 of the queue head (cube root of KB). Samples of a
+ * batch are spread over the threads; their gradients are summed in a fixed
+ * order, so a run is reproducible for a given seed and thread count. */
+#ifndef M4_M4_TRAIN_H
+#define M4_M4_TRAIN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "m4/dataset.h"
+#include "m4/model.h"
+
+typedef struct m4_train_options {
+    m4_model_dims dims;
+    int epochs;             /* at most this many epochs */
+    float lr;               /* initial Adam learning rate */
+    float weight_decay;
+    float clip_norm;        /* global gradient norm bound, 0 = off */
+    uint64_t seed;
+    int threads;            /* worker threads (samples in parallel) */
+    int batch;              /* samples per Adam step */
+    int samples_per_epoch;  /* 0 = 2 x training scenarios */
+    int window_events;      /* truncated BPTT window */
+    int sample_events;      /* events with gradient per sample */
+    int burn_in_events;     /* forward-only events before them */
+    float val_fraction;     /* scenarios held out for validation */
+    int val_samples;        /* validation samples (fixed positions) */
+    int plateau_patience;   /* epochs without improvement before lr x0.2 */
+    int early_stop;         /* epochs without improvement before stopping */
+    int max_scenarios;      /* 0 = all */
+    int resume;             /* continue from MODEL.ckpt when present */
+    double time_limit_s;    /* stop after the epoch that crosses it, 0 = none */
+    FILE *log;              /* progress (NULL = silent) */
+} m4_train_options;
+
+void m4_train_options_default(m4_train_options *o);
+
+/* Train on every finished scenario under data_dir. Writes, atomically:
+ * model_path (the best model by validation loss), model_path.ckpt (the last
+ * epoch's full training state, for --resume) and model_path.log.txt (one
+ * line per epoch: epoch train_loss val_loss val_slowdown_err lr seconds). */
+int m4_train(const char *data_dir, const char *model_path, const m4_train_options *o);
+
+/* Per-sample losses, for tests and validation. */
+typedef struct m4_sample_loss {
+    double slowdown_sum, remaining_sum, queue_sum;
+    int64_t slowdown_count, remaining_count, queue_count;
+} m4_sample_loss;
+
+double m4_sample_loss_total(const m4_sample_loss *l);
+
+typedef struct m4_trainer_worker m4_trainer_worker;
+int m4_trainer_worker_create(m4_trainer_worker **out, const m4_model *m);
+void m4_trainer_worker_free(m4_trainer_worker *w);
+/* Run one sample: burn_in events from event `from` forward only, then
+ * `events` with gradient (accumulated into grads, which is laid out like
+ * m->params; grads NULL = forward only). The loss of the gradient events is
+ * added to *loss. */
+int m4_trainer_run_sample(m4_trainer_worker *w, const m4_train_scenario *s, int64_t from,
+                          int64_t burn_in, int64_t events, int window, float *grads,
+                          m4_sample_loss *loss);
+
+#endif
