@@ -147,7 +147,8 @@ static void draws_stay_inside_the_ranges(void)
         const m4_config *c = &d.config;
         CHECK(d.load >= 0.35 && d.load <= 0.80);
         CHECK(d.sigma >= 1.0 && d.sigma <= 2.0);
-        CHECK(c->buffer_kb >= 100 && c->buffer_kb <= 200 && on_step(c->buffer_kb, 1));
+        CHECK(c->buffer_kb >= M4_DSGEN_BUFFER_KB_MIN && c->buffer_kb <= M4_DSGEN_BUFFER_KB_MAX &&
+              on_step(c->buffer_kb, 1));
         CHECK(c->pfc == 1);
         CHECK(c->window_bytes == 0 || (c->window_bytes >= 10000 && c->window_bytes <= 20000));
         default_window += c->window_bytes == 0;
