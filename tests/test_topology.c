@@ -127,6 +127,9 @@ static void generator_shapes(void)
     CHECK_INT_EQ(m4_topology_from_spec(&t, "fattree:k=3"), M4_EINVAL);
     CHECK_INT_EQ(m4_topology_from_spec(&t, "star:hosts=4,rate=fast"), M4_EINVAL);
     CHECK_INT_EQ(m4_topology_from_spec(&t, "nothing:here"), M4_EINVAL);
+    /* an empty key (found by fuzz_spec: it walked strstr past the key list) */
+    CHECK_INT_EQ(m4_topology_from_spec(&t, "line:=i"), M4_EINVAL);
+    CHECK_INT_EQ(m4_topology_from_spec(&t, "star:hosts=2,=3"), M4_EINVAL);
 }
 
 static void round_trip(void)

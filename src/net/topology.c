@@ -392,12 +392,13 @@ static int parse_spec_params(const char *kind, const char *text, const char *all
         size_t key_len = strlen(key);
         const char *hit = allowed;
         int known = 0;
-        while ((hit = strstr(hit, key)) != NULL) {
+        /* an empty key would match everywhere and walk strstr off the end */
+        while (key_len > 0 && (hit = strstr(hit, key)) != NULL) {
             if ((hit == allowed || hit[-1] == ' ') && (hit[key_len] == ' ' || hit[key_len] == '\0')) {
                 known = 1;
                 break;
             }
-            hit += key_len ? key_len : 1;
+            hit += key_len;
         }
         if (!known || key_len == 0) {
             err = m4_error_set(M4_EINVAL, "topology spec %s: unknown key '%s' (accepted: %s)", kind,
