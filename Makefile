@@ -20,9 +20,10 @@ CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter $(OPT) $(S
 LDLIBS  := -lopenblas -lm -lpthread
 LDFLAGS += $(SANFLAGS)
 
-# Layers: core -> net -> workload -> sim -> {flow, packet, nn} -> m4 -> cli
+# Layers: core -> net -> workload -> sim -> {flow, packet, nn} -> m4 -> app -> cli
 LIB_SRC := $(sort $(wildcard src/core/*.c src/net/*.c src/workload/*.c src/sim/*.c \
-             src/flow/*.c src/packet/*.c src/packet/cc/*.c src/nn/*.c src/m4/*.c))
+             src/flow/*.c src/packet/*.c src/packet/cc/*.c src/nn/*.c src/m4/*.c \
+             src/app/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 

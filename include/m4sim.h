@@ -17,9 +17,13 @@ extern "C" {
 #endif
 
 #define M4SIM_VERSION_MAJOR 0
-#define M4SIM_VERSION_MINOR 1
+#define M4SIM_VERSION_MINOR 2
 #define M4SIM_VERSION_PATCH 0
-#define M4SIM_VERSION_STRING "0.1.0"
+#define M4SIM_VERSION_STRING "0.2.0"
+/* One number for compile-time checks: MAJOR * 10000 + MINOR * 100 + PATCH.
+ * 0.2.0 added max_inflight, m4_scenario_build/m4_scenario_set, per-flow
+ * results and the application (m4_app_*) API. */
+#define M4SIM_VERSION (M4SIM_VERSION_MAJOR * 10000 + M4SIM_VERSION_MINOR * 100 + M4SIM_VERSION_PATCH)
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -55,6 +59,15 @@ int32_t m4_scenario_num_hosts(const m4_scenario *scenario);
 /* Node id of the i-th host (hosts are the non-switch nodes, in id order). */
 int32_t m4_scenario_host_node(const m4_scenario *scenario, int32_t host_index);
 int64_t m4_scenario_num_flows(const m4_scenario *scenario);
+/* Build a scenario without files: topology_spec is what `m4sim gen --topo`
+ * takes ("fabric:pods=2,racks=4,hosts=4", "star:hosts=8,rate=10Gbps,delay=1us",
+ * ... or a path to a topology.txt); cc is "dctcp", "dcqcn", "hpcc" or "timely"
+ * (NULL = dctcp) and selects that CC's default settings. No flows. */
+int m4_scenario_build(m4_scenario **out, const char *topology_spec, const char *cc);
+/* Change one config.txt setting (key and value as in config.txt, e.g.
+ * "BUFFER_KB", "600"). Setting CC resets the other keys to that CC's
+ * defaults. Only before a simulator is created on the scenario. */
+int m4_scenario_set(m4_scenario *scenario, const char *key, const char *value);
 
 /* ---- simulation --------------------------------------------------------- */
 
@@ -78,6 +91,11 @@ typedef struct m4_sim_options {
     int threads;            /* 0 = 1 thread */
     m4_completion_cb on_complete;
     void *user;
+    /* Closed loop: at most this many active flows per source host (0 =
+     * unlimited). A flow whose source is at the limit when it should start
+     * waits (first come, first served) and starts when one of that host's
+     * flows completes; its start time is then that completion time. */
+    int32_t max_inflight;
 } m4_sim_options;
 
 /* Create a simulator over the scenario's topology and config. The scenario's
@@ -97,7 +115,73 @@ int m4_sim_run_until(m4_sim *sim, int64_t until_ns);
 /* Run until no flow is active or queued. */
 int m4_sim_run(m4_sim *sim);
 int64_t m4_sim_now(const m4_sim *sim);
+/* Flows started in the network and not yet complete (not counting flows
+ * queued for a later start or waiting for a max_inflight slot). */
 int64_t m4_sim_active_flows(const m4_sim *sim);
+
+/* Per-flow results, in the order the flows were started (index 0..n-1). */
+typedef struct m4_flow_result {
+    uint64_t tag;
+    int64_t id;            /* flow id (ECMP hash, fct.txt id column) */
+    int32_t src, dst;
+    int64_t size_bytes;
+    int64_t start_ns;      /* when it entered the network */
+    int64_t end_ns;        /* arrival of its last byte; -1 while not complete */
+    int64_t ideal_fct_ns;  /* 0 until it has started */
+} m4_flow_result;
+
+int64_t m4_sim_num_flows(const m4_sim *sim);
+int m4_sim_flow_result(const m4_sim *sim, int64_t index, m4_flow_result *out);
+/* fct.txt of the completed flows (header "id src dst size start_ns fct_ns
+ * ideal_fct_ns slowdown", sorted by id), written atomically. */
+int m4_sim_write_fct(const m4_sim *sim, const char *path);
+
+/* ---- closed-loop applications ------------------------------------------- */
+
+/* A dependency graph of flows: each flow starts when every flow it depends on
+ * has completed, plus its think (compute) time; a flow without dependencies
+ * starts at its think time after the application's start (time 0). The text
+ * format is described in README.md ("Closed-loop applications") and by
+ * `m4sim app --help`. Flows are numbered 0.. in the order they were added;
+ * that number is their flow id and tag in the simulation. */
+typedef struct m4_app m4_app;
+
+int m4_app_new(m4_app **out);
+/* Parse an application file; errors name "path:line". */
+int m4_app_load(m4_app **out, const char *path);
+void m4_app_free(m4_app *app);
+/* Add a flow; deps are names of flows added before (so the graph has no
+ * cycles); *index_out (may be NULL) receives its number. */
+int m4_app_add_flow(m4_app *app, const char *name, int32_t src, int32_t dst, int64_t size_bytes,
+                    const char *const *deps, int num_deps, int64_t think_ns, int64_t *index_out);
+/* Ring all-reduce of bytes over hosts[0..n-1] (node ids, n >= 2): 2(n-1)
+ * steps (reduce-scatter, then all-gather) in which host i sends one chunk of
+ * ceil(bytes/n) to host i+1 mod n; a host's step-k send depends on its own
+ * step k-1 send and on the step k-1 chunk it received, plus think_ns (the
+ * reduction). Flow names: "s<step>h<i>". */
+int m4_app_ring_allreduce(m4_app **out, const int32_t *hosts, int32_t n, int64_t bytes,
+                          int64_t think_ns);
+/* Write the application in the text format (atomic). */
+int m4_app_write(const m4_app *app, const char *path);
+int64_t m4_app_num_flows(const m4_app *app);
+
+/* Simulate the application on a scenario's topology and config (the
+ * scenario's own flows are not used). options->on_complete, if set, is
+ * called after the application's own bookkeeping for every completed flow
+ * and may start further (non-application) flows. The results stay in app
+ * until the next run or m4_app_free. */
+int m4_app_run(m4_app *app, const m4_scenario *scenario, const m4_sim_options *options);
+/* Completion time of the last run: the end of its last flow, ns. */
+int64_t m4_app_completion_ns(const m4_app *app);
+/* Start and end of flow index in the last run. */
+int m4_app_flow_times(const m4_app *app, int64_t index, int64_t *start_ns, int64_t *end_ns);
+/* The simulator of the last run (for m4_sim_flow_result, m4_sim_write_fct). */
+const m4_sim *m4_app_sim(const m4_app *app);
+/* Write DIR/fct.txt, DIR/throughput.txt (header "start_ns end_ns bytes gbps",
+ * bins of bin_ns, 0 = completion/100 rounded up; each flow's bytes spread
+ * evenly over its lifetime) and DIR/app.txt ("key value" lines: flows,
+ * bytes, completion_ns, throughput_gbps), each atomically; DIR is created. */
+int m4_app_write_results(const m4_app *app, const char *dir, int64_t bin_ns);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,14 @@ struct m4_sim {
     int finished;
     m4_progress progress;
     int64_t num_completed;
+    /* --max-inflight: flows whose source host already has max_inflight flows
+     * active wait in a FIFO per host (linked through wait_next by handle) and
+     * are released, one per completion, at the completion's time. */
+    int32_t max_inflight;       /* 0 = unlimited */
+    int32_t *host_active;       /* per host index: flows begun, not complete */
+    int64_t *wait_head, *wait_tail; /* per host index, -1 = empty */
+    int64_t *wait_next;         /* per handle */
+    uint8_t *reserved;          /* per handle: slot taken at release */
 };
 
 const m4_backend_ops *m4_backend_by_kind(m4_backend_kind kind)
@@ -73,6 +81,26 @@ int m4_sim_create_ex(m4_sim **out, const m4_scenario *scenario, const m4_sim_opt
         free(sim);
         return err;
     }
+    if (options->max_inflight < 0) {
+        ops->destroy(sim->state);
+        m4_heap_free(&sim->pending);
+        free(sim);
+        return m4_error_set(M4_EINVAL, "max_inflight must be >= 0 (0 = unlimited), not %d",
+                            (int)options->max_inflight);
+    }
+    sim->max_inflight = options->max_inflight;
+    if (sim->max_inflight > 0) {
+        int32_t hosts = scenario->topology.num_hosts;
+        sim->host_active = calloc((size_t)(hosts ? hosts : 1), sizeof *sim->host_active);
+        sim->wait_head = malloc((size_t)(hosts ? hosts : 1) * sizeof *sim->wait_head);
+        sim->wait_tail = malloc((size_t)(hosts ? hosts : 1) * sizeof *sim->wait_tail);
+        if (!sim->host_active || !sim->wait_head || !sim->wait_tail) {
+            m4_sim_free(sim);
+            return M4_ENOMEM;
+        }
+        for (int32_t h = 0; h < hosts; h++)
+            sim->wait_head[h] = sim->wait_tail[h] = -1;
+    }
     m4_progress_start(&sim->progress, params->log, "simulate", 0);
     *out = sim;
     return M4_OK;
@@ -92,6 +120,11 @@ void m4_sim_free(m4_sim *sim)
     m4_heap_free(&sim->pending);
     free(sim->completed.items);
     free(sim->flows);
+    free(sim->host_active);
+    free(sim->wait_head);
+    free(sim->wait_tail);
+    free(sim->wait_next);
+    free(sim->reserved);
     free(sim);
 }
 
@@ -118,6 +151,16 @@ int m4_sim_start_flow_id(m4_sim *sim, int64_t flow_id, int32_t src, int32_t dst,
         if (!grown)
             return M4_ENOMEM;
         sim->flows = grown;
+        if (sim->max_inflight > 0) {
+            int64_t *next = realloc(sim->wait_next, (size_t)capacity * sizeof *next);
+            if (!next)
+                return M4_ENOMEM;
+            sim->wait_next = next;
+            uint8_t *reserved = realloc(sim->reserved, (size_t)capacity);
+            if (!reserved)
+                return M4_ENOMEM;
+            sim->reserved = reserved;
+        }
         sim->flow_capacity = capacity;
     }
     int64_t handle = sim->num_flows;
@@ -125,6 +168,8 @@ int m4_sim_start_flow_id(m4_sim *sim, int64_t flow_id, int32_t src, int32_t dst,
     if (err)
         return err;
     sim->flows[handle] = (m4_sim_flow){flow_id, src, dst, size_bytes, start_ns, -1, 0, tag};
+    if (sim->max_inflight > 0)
+        sim->reserved[handle] = 0;
     sim->num_flows++;
     return M4_OK;
 }
@@ -149,10 +194,27 @@ int m4_sim_start_scenario_flows(m4_sim *sim)
     return M4_OK;
 }
 
+/* A start popped from the queue: begin it, or park it behind its source
+ * host's active flows when the host is at max_inflight. */
 static int begin_flow(m4_sim *sim, int64_t handle)
 {
     m4_sim_flow *f = &sim->flows[handle];
     const m4_scenario *sc = sim->scenario;
+    if (sim->max_inflight > 0) {
+        int32_t host = sc->topology.host_index[f->src];
+        if (!sim->reserved[handle]) {
+            if (sim->host_active[host] >= sim->max_inflight) {
+                sim->wait_next[handle] = -1;
+                if (sim->wait_tail[host] >= 0)
+                    sim->wait_next[sim->wait_tail[host]] = handle;
+                else
+                    sim->wait_head[host] = handle;
+                sim->wait_tail[host] = handle;
+                return M4_OK;
+            }
+            sim->host_active[host]++;
+        }
+    }
     int32_t path[M4_MAX_HOPS];
     int32_t hops;
     int err = m4_route(&sc->routing, f->src, f->dst, (uint64_t)f->flow_id, path, M4_MAX_HOPS,
@@ -169,6 +231,25 @@ static int begin_flow(m4_sim *sim, int64_t handle)
     return M4_OK;
 }
 
+/* A slot of host freed at time t: the oldest waiting flow takes it and starts
+ * at t (its start_ns moves from its requested arrival to t, so its FCT counts
+ * from when it really entered the network). The slot is reserved now so that
+ * a later arrival at the same instant cannot take it. */
+static int release_waiting(m4_sim *sim, int32_t host, int64_t t)
+{
+    sim->host_active[host]--;
+    int64_t handle = sim->wait_head[host];
+    if (handle < 0)
+        return M4_OK;
+    sim->wait_head[host] = sim->wait_next[handle];
+    if (sim->wait_head[host] < 0)
+        sim->wait_tail[host] = -1;
+    sim->host_active[host]++;
+    sim->reserved[handle] = 1;
+    sim->flows[handle].start_ns = t;
+    return m4_heap_push(&sim->pending, t, (uint64_t)handle);
+}
+
 static int deliver_completions(m4_sim *sim)
 {
     /* Callbacks may start flows, which only touches the pending heap. */
@@ -183,6 +264,12 @@ static int deliver_completions(m4_sim *sim)
         sim->num_completed++;
         if (c.end_ns > sim->now)
             sim->now = c.end_ns;
+        if (sim->max_inflight > 0) {
+            int err = release_waiting(sim, sim->scenario->topology.host_index[f->src], c.end_ns);
+            if (err)
+                return err;
+            f = &sim->flows[c.handle];
+        }
         if (sim->options.on_complete)
             sim->options.on_complete(sim, sim->options.user, f->tag, f->src, f->dst, f->size_bytes,
                                      f->start_ns, c.end_ns);
@@ -293,3 +380,16 @@ int m4_fct_write(const char *path, const m4_sim *sim)
     free(order);
     return m4_atomic_commit(&out);
 }
+
+int m4_sim_flow_result(const m4_sim *sim, int64_t index, m4_flow_result *out)
+{
+    if (!sim || index < 0 || index >= sim->num_flows)
+        return m4_error_set(M4_EINVAL, "flow index %lld out of range (%lld flows)",
+                            (long long)index, (long long)(sim ? sim->num_flows : 0));
+    const m4_sim_flow *f = &sim->flows[index];
+    *out = (m4_flow_result){f->tag, f->flow_id, f->src, f->dst, f->size_bytes,
+                            f->start_ns, f->end_ns, f->ideal_fct_ns};
+    return M4_OK;
+}
+
+int m4_sim_write_fct(const m4_sim *sim, const char *path) { return m4_fct_write(path, sim); }
