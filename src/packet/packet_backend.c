@@ -152,14 +152,21 @@ static void vec3_push(pkt_sim *s, vec3 *v, int64_t a, int64_t b, int64_t c)
 
 static void schedule(pkt_sim *s, int64_t time, int64_t index, int kind)
 {
+    if ((uint64_t)index >> (PK_PAYLOAD_BITS - EV_BITS)) {
+        fail(s, m4_error_set(M4_EINVAL, "packet backend: event index %lld exceeds the event queue's %d bits "
+                                        "(too many links, flows or packets in flight)",
+                             (long long)index, PK_PAYLOAD_BITS - EV_BITS));
+        return;
+    }
     int err = pk_heap_push(&s->heap, time, ((uint64_t)index << EV_BITS) | (uint64_t)kind);
     if (err)
         fail(s, err);
 }
 
+/* The quotient is positive, so truncation is the floor (no libm call). */
 static int64_t tx_time_ns(double rate_bps, int64_t bytes)
 {
-    return (int64_t)floor((double)bytes * 8e9 / rate_bps + 1e-6);
+    return (int64_t)((double)bytes * 8e9 / rate_bps + 1e-6);
 }
 
 /* The pool only grows between events (pool_reserve), so packet pointers stay
@@ -1009,8 +1016,8 @@ static int packet_advance(void *state, int64_t until_ns, m4_completion_list *com
         if (err)
             return err;
         e = pk_heap_pop(&s->heap);
-        s->now = e.time;
-        process(s, e.data);
+        s->now = (int64_t)e.time;
+        process(s, pk_event_payload(&e));
     }
     /* Only bookkeeping events (timers of finished work, samples) may remain when
      * every flow is done; drop them so the driver sees the backend idle. */
