@@ -31,6 +31,15 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
+VERSION := $(shell sed -n 's/^\#define M4SIM_VERSION_STRING "\(.*\)"/\1/p' include/m4sim.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
+EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+# Programs that must see the public header only (no -Isrc): the examples and
+# tests/test_library*.c.
+PUBLIC_CFLAGS := -std=c17 -Wall -Wextra -Wno-unused-parameter $(OPT) $(SANFLAGS) -Iinclude
+
 .PHONY: all test test-bins clean demo bench eval fuzz model install examples
 all: $(BUILD)/m4sim $(BUILD)/libm4sim.a
 
@@ -43,6 +52,20 @@ $(BUILD)/libm4sim.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# The shared library is built from separate -fPIC objects, only for install.
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/libm4sim.so: $(PIC_OBJ)
+	$(CC) -shared -Wl,-soname,libm4sim.so.$(SOMAJOR) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/examples/%: examples/%.c include/m4sim.h $(BUILD)/libm4sim.a
+	@mkdir -p $(dir $@)
+	$(CC) $(PUBLIC_CFLAGS) -o $@ $< $(BUILD)/libm4sim.a $(LDFLAGS) $(LDLIBS)
+
+examples: $(EXAMPLE_BIN)
+
 $(BUILD)/m4sim: $(CLI_OBJ) $(BUILD)/libm4sim.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libm4sim.a $(LDLIBS)
 
@@ -50,7 +73,11 @@ $(BUILD)/tests/%: tests/%.c tests/testlib.h $(BUILD)/libm4sim.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libm4sim.a $(LDFLAGS) $(LDLIBS)
 
-test-bins: $(TEST_BIN) $(BUILD)/m4sim
+$(BUILD)/tests/test_library%: tests/test_library%.c tests/testlib.h include/m4sim.h $(BUILD)/libm4sim.a
+	@mkdir -p $(dir $@)
+	$(CC) $(PUBLIC_CFLAGS) -D_GNU_SOURCE -Itests -o $@ $< $(BUILD)/libm4sim.a $(LDFLAGS) $(LDLIBS)
+
+test-bins: $(TEST_BIN) $(BUILD)/m4sim examples
 
 # Each test binary prints its own cases; run_all.sh adds them up into the
 # closing "N passed, N failed" line that CI reads.
@@ -66,6 +93,21 @@ bench: all
 eval: all
 	sh tools/eval.sh $(BUILD)/m4sim
 
+# make install PREFIX=... [DESTDIR=...]: the CLI, libm4sim.a, libm4sim.so (with
+# its soname link), the public header, m4sim.pc and the man page m4sim.1.
+install: all $(BUILD)/libm4sim.so
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/m4sim $(DESTDIR)$(PREFIX)/bin/m4sim
+	install -m 644 $(BUILD)/libm4sim.a $(DESTDIR)$(PREFIX)/lib/libm4sim.a
+	install -m 755 $(BUILD)/libm4sim.so $(DESTDIR)$(PREFIX)/lib/libm4sim.so.$(VERSION)
+	ln -sf libm4sim.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libm4sim.so.$(SOMAJOR)
+	ln -sf libm4sim.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libm4sim.so
+	install -m 644 include/m4sim.h $(DESTDIR)$(PREFIX)/include/m4sim.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' doc/m4sim.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/m4sim.pc
+	install -m 644 doc/m4sim.1 $(DESTDIR)$(PREFIX)/share/man/man1/m4sim.1
+
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 fuzz:
@@ -74,4 +116,4 @@ fuzz:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PIC_OBJ:.o=.d)
