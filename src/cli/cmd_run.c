@@ -12,7 +12,7 @@
 
 static const char *const usage =
     "usage: m4sim run DIR [--backend flow|packet|m4] [--model FILE] [--trace] [-o OUTDIR]\n"
-    "                     [--threads N] [--quiet]\n"
+    "                     [--threads N] [--max-inflight N] [--quiet]\n"
     "\n"
     "Simulates the scenario in DIR (topology.txt; flows.txt and config.txt, both optional, as\n"
     "m4sim gen writes them) and writes\n"
@@ -32,6 +32,8 @@ static const char *const usage =
     "  --trace         packet backend: also write the dense-supervision trace to OUTDIR/trace\n"
     "  -o OUTDIR       output directory (default DIR/BACKEND), created if missing\n"
     "  --threads N     worker threads for backends that use them (default 1)\n"
+    "  --max-inflight N  closed loop: at most N active flows per source host; a flow arriving\n"
+    "                  at a full host waits and starts (start_ns) when one of its flows ends\n"
     "  --quiet         no progress report (otherwise a bar on a terminal, a line every 5 s\n"
     "                  on stderr when not a terminal)\n"
     "exit status: 0 success, 2 bad input (the message names file and line), 1 other failure\n"
@@ -109,6 +111,7 @@ int m4_cmd_run(int argc, char **argv)
 {
     const char *dir = NULL, *backend_name = "flow", *model = NULL, *outdir_arg = NULL;
     int trace = 0, threads = 1, quiet = 0;
+    int64_t max_inflight = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (m4_cli_is_help(arg)) {
@@ -116,7 +119,8 @@ int m4_cmd_run(int argc, char **argv)
             return 0;
         }
         int needs_value = strcmp(arg, "--backend") == 0 || strcmp(arg, "--model") == 0 ||
-                          strcmp(arg, "-o") == 0 || strcmp(arg, "--threads") == 0;
+                          strcmp(arg, "-o") == 0 || strcmp(arg, "--threads") == 0 ||
+                          strcmp(arg, "--max-inflight") == 0;
         if (needs_value && i + 1 >= argc)
             return m4_cli_usage_error("run", "%s needs a value", arg);
         if (strcmp(arg, "--backend") == 0) {
@@ -129,6 +133,11 @@ int m4_cmd_run(int argc, char **argv)
             if (parse_threads(argv[++i], &threads))
                 return m4_cli_usage_error("run", "--threads must be an integer in 1..1024, not '%s'",
                                           argv[i]);
+        } else if (strcmp(arg, "--max-inflight") == 0) {
+            if (m4_parse_i64(argv[++i], &max_inflight) || max_inflight < 1 ||
+                max_inflight > INT32_MAX)
+                return m4_cli_usage_error("run", "--max-inflight must be a positive integer, not "
+                                          "'%s'", argv[i]);
         } else if (strcmp(arg, "--trace") == 0) {
             trace = 1;
         } else if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) {
@@ -173,7 +182,8 @@ int m4_cmd_run(int argc, char **argv)
         status = m4_cli_fail("run", M4_ENOMEM);
         goto done;
     }
-    m4_sim_options options = {.backend = kind, .model_path = model, .threads = threads};
+    m4_sim_options options = {.backend = kind, .model_path = model, .threads = threads,
+                              .max_inflight = (int32_t)max_inflight};
     m4_backend_params params = {.model_path = model, .trace_dir = trace_dir, .threads = threads,
                                 .log = quiet ? NULL : stderr};
     err = m4_sim_create_ex(&sim, scenario, &options, &params);
