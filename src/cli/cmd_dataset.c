@@ -149,6 +149,11 @@ static void run_child(const m4_dsgen_spec *spec, const char *data_dir, int64_t i
 {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan's shadow memory reserves terabytes of address space, so a limit
+     * would fail every allocation; sanitizer builds run unlimited. */
+    mem_limit_mb = 0;
+#endif
     if (mem_limit_mb > 0) {
         struct rlimit limit = {(rlim_t)mem_limit_mb << 20, (rlim_t)mem_limit_mb << 20};
         setrlimit(RLIMIT_AS, &limit);
