@@ -3,6 +3,7 @@
  * determinism, trace files, bad input. */
 #include "testlib.h"
 
+#include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,9 +108,68 @@ static int32_t host_link(const m4_topology *t, int32_t host, int outgoing)
     return outgoing ? d : (d ^ 1);
 }
 
-static void bottleneck_shared_fairly(void)
+typedef struct bn_result {
+    double busy, jain, qmean; /* over the backlogged interval */
+    int64_t qmax;
+    m4_packet_stats_t st;
+} bn_result;
+
+/* n senders of a star send 4 MB each to one receiver from t = 0; measured
+ * from 1 ms after the start until the first completion (all backlogged).
+ * Returns 0 when the run and the measurement worked. */
+static int bottleneck_run(m4_scenario *sc, int n, bn_result *r)
 {
     static bn_obs o;
+    const m4_topology *t = &sc->topology;
+    int32_t rx = t->host_nodes[n];
+    tflow fl[MAXN];
+    memset(&o, 0, sizeof o);
+    o.n = n;
+    o.bneck = host_link(t, rx, 0);
+    for (int i = 0; i < n; i++) {
+        fl[i] = (tflow){t->host_nodes[i], rx, 4000000, 0, 0, 0, 0, 0};
+        o.senders[i] = host_link(t, t->host_nodes[i], 1);
+    }
+    CHECK_INT_EQ(pd_run(sc, fl, n, NULL, &r->st, 10000, bn_observe, &o), 0);
+    int64_t first_end = INT64_MAX;
+    for (int i = 0; i < n; i++) {
+        CHECK_INT_EQ(fl[i].completions, 1);
+        if (fl[i].end < first_end)
+            first_end = fl[i].end;
+    }
+    int a = -1, b = -1;
+    double qsum = 0;
+    int qn = 0;
+    r->qmax = 0;
+    for (int k = 0; k < o.count; k++) {
+        if (o.t[k] < 1000000 || o.t[k] > first_end)
+            continue;
+        if (a < 0)
+            a = k;
+        b = k;
+        qsum += (double)o.q[k];
+        qn++;
+        if (o.q[k] > r->qmax)
+            r->qmax = o.q[k];
+    }
+    CHECK(a >= 0 && b > a);
+    if (a < 0 || b <= a)
+        return -1;
+    double dt = (double)(o.t[b] - o.t[a]);
+    r->busy = (double)(o.bneck_tx[b] - o.bneck_tx[a]) * 8.0 / (10.0 * dt);
+    double sum = 0, sum_sq = 0;
+    for (int i = 0; i < n; i++) {
+        double x = (double)(o.tx[b][i] - o.tx[a][i]);
+        sum += x;
+        sum_sq += x * x;
+    }
+    r->jain = sum * sum / (n * sum_sq);
+    r->qmean = qsum / qn;
+    return 0;
+}
+
+static void bottleneck_shared_fairly(void)
+{
     for (int cc = 0; cc < 4; cc++) {
         for (int n = 2; n <= MAXN; n *= 2) {
             char spec[64];
@@ -121,77 +181,62 @@ static void bottleneck_shared_fairly(void)
             CHECK(sc != NULL);
             if (!sc)
                 return;
-            const m4_topology *t = &sc->topology;
-            int32_t rx = t->host_nodes[n];
-            tflow fl[MAXN];
-            memset(&o, 0, sizeof o);
-            o.n = n;
-            o.bneck = host_link(t, rx, 0);
-            for (int i = 0; i < n; i++) {
-                fl[i] = (tflow){t->host_nodes[i], rx, 4000000, 0, 0, 0, 0, 0};
-                o.senders[i] = host_link(t, t->host_nodes[i], 1);
-            }
-            m4_packet_stats_t st;
-            CHECK_INT_EQ(pd_run(sc, fl, n, NULL, &st, 10000, bn_observe, &o), 0);
-            int64_t first_end = INT64_MAX;
-            for (int i = 0; i < n; i++) {
-                CHECK_INT_EQ(fl[i].completions, 1);
-                if (fl[i].end < first_end)
-                    first_end = fl[i].end;
-            }
-            /* backlogged window: 1 ms after the start until the first completion */
-            int a = -1, b = -1;
-            double qsum = 0;
-            int qn = 0;
-            int64_t qmax = 0;
-            for (int k = 0; k < o.count; k++) {
-                if (o.t[k] < 1000000 || o.t[k] > first_end)
-                    continue;
-                if (a < 0)
-                    a = k;
-                b = k;
-                qsum += (double)o.q[k];
-                qn++;
-                if (o.q[k] > qmax)
-                    qmax = o.q[k];
-            }
-            CHECK(a >= 0 && b > a);
-            if (a < 0 || b <= a) {
+            bn_result r;
+            if (bottleneck_run(sc, n, &r) != 0) {
                 pd_scenario_free(sc);
                 continue;
             }
-            double dt = (double)(o.t[b] - o.t[a]);
-            double busy = (double)(o.bneck_tx[b] - o.bneck_tx[a]) * 8.0 / (10.0 * dt);
-            double sum = 0, sum_sq = 0;
-            for (int i = 0; i < n; i++) {
-                double x = (double)(o.tx[b][i] - o.tx[a][i]);
-                sum += x;
-                sum_sq += x * x;
-            }
-            double jain = sum * sum / (n * sum_sq);
-            double qmean = qsum / qn;
             printf("  %s N=%d: busy %.4f, Jain %.4f, queue mean %.0f B max %lld B, pauses %lld drops %lld\n",
-                   cc_names[cc], n, busy, jain, qmean, (long long)qmax, (long long)st.pfc_pauses,
-                   (long long)st.drops);
-            CHECK(jain >= 0.9);
-            CHECK_INT_EQ(st.drops, 0);
+                   cc_names[cc], n, r.busy, r.jain, r.qmean, (long long)r.qmax, (long long)r.st.pfc_pauses,
+                   (long long)r.st.drops);
+            CHECK(r.jain >= 0.9);
+            CHECK_INT_EQ(r.st.drops, 0);
+            CHECK(r.busy >= 0.95);
             if (cc == M4_CC_HPCC) {
-                /* HPCC keeps utilisation at or above eta with a near-empty queue */
-                CHECK(busy >= sc->config.hpcc_eta - 0.05);
-                CHECK(qmean < 10000);
+                /* near-empty queue: under 7 full packets at every N */
+                CHECK(r.qmean < 7500);
             } else if (cc == M4_CC_DCTCP) {
                 /* The queue oscillates around K: it crosses K, and its mean stays
                  * within a few K (the fork's AI of 615 Mb/s per flow per window
                  * pushes it above K as N grows). */
                 double k = sc->config.dctcp_k_kb * 1000;
-                CHECK(busy >= 0.95);
-                CHECK(qmax > k);
-                CHECK(qmean > 0.5 * k && qmean < 4 * k);
-            } else {
-                CHECK(busy >= 0.95);
+                CHECK(r.qmax > k);
+                CHECK(r.qmean > 0.5 * k && r.qmean < 4 * k);
             }
             pd_scenario_free(sc);
         }
+    }
+}
+
+/* HPCC aims at eta: with the fork's AI of 1000 Mb/s per flow the sum of the
+ * increases alone exceeds 1 - eta, so above the link stays saturated (with a
+ * small queue). With a small AI the fixed point of rate = rate * eta / U + AI
+ * over N flows is U = eta + N * AI / B: for eta 0.7, AI 50 Mb/s, N = 2 that is
+ * 0.71, and the queue stays near empty since U < 1. */
+static void hpcc_settles_near_eta(void)
+{
+    static const double etas[] = {0.7, 0.85};
+    for (int k = 0; k < 2; k++) {
+        m4_scenario *sc = pd_scenario("star:hosts=3", M4_CC_HPCC, 0, 0, 1);
+        CHECK(sc != NULL);
+        if (!sc)
+            return;
+        sc->config.hpcc_eta = etas[k];
+        sc->config.hpcc_ai_mbps = 50;
+        bn_result r;
+        if (bottleneck_run(sc, 2, &r) == 0) {
+            double expect = etas[k] + 2 * 50e6 / 10e9;
+            printf("  hpcc eta %.2f AI 50 Mb/s N=2: busy %.4f (fixed point %.2f), Jain %.4f, queue mean %.0f B max %lld B\n",
+                   etas[k], r.busy, expect, r.jain, r.qmean, (long long)r.qmax);
+            CHECK(fabs(r.busy - expect) < 0.03);
+            CHECK(r.qmean < 1000);
+            CHECK_INT_EQ(r.st.drops, 0);
+            /* no fairness check here: HPCC's multiplicative steps keep the
+             * rate ratio and only the AI equalises it, so with a 50 Mb/s AI
+             * fairness comes slowly (Jain 0.74 / 0.90 here); the fork's AI
+             * above gives Jain >= 0.99 */
+        }
+        pd_scenario_free(sc);
     }
 }
 
@@ -433,6 +478,7 @@ static void bad_input_is_rejected(void)
 }
 
 M4_TEST_MAIN(M4_TEST(lone_flow_matches_ideal), M4_TEST(case1_matches_ns3_per_cc),
-             M4_TEST(bottleneck_shared_fairly), M4_TEST(incast_with_pfc_loses_nothing),
+             M4_TEST(bottleneck_shared_fairly), M4_TEST(hpcc_settles_near_eta),
+             M4_TEST(incast_with_pfc_loses_nothing),
              M4_TEST(incast_without_pfc_drops_and_recovers), M4_TEST(random_workload_conserves_and_repeats),
              M4_TEST(trace_files_are_consistent), M4_TEST(bad_input_is_rejected))
