@@ -1,7 +1,12 @@
 /* m4sim: entry point and command dispatch. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cblas.h>
 
 #include "cli.h"
 #include "core/error.h"
@@ -53,8 +58,28 @@ int m4_cli_usage_error(const char *command, const char *fmt, ...)
     return 2;
 }
 
+/* Debian's OpenBLAS 0.3.21 does not recognise some recent CPUs and falls back
+ * to its SSE3 "Prescott" kernels, 2-3x slower on the model's products
+ * (bench/nn.sh). The kernels are chosen when the library loads, before main,
+ * so pick the right ones and start again; OPENBLAS_CORETYPE set by the user
+ * always wins. Only speed changes, never the meaning of a result. */
+static void prefer_native_blas_kernels(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE")) return;
+    const char *core = openblas_get_corename();
+    if (!core || strcasecmp(core, "prescott") != 0) return;
+    __builtin_cpu_init();
+    const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                         : NULL;
+    if (!want) return;
+    setenv("OPENBLAS_CORETYPE", want, 1);
+    execv("/proc/self/exe", argv); /* on failure, carry on with the slow kernels */
+}
+
 int main(int argc, char **argv)
 {
+    prefer_native_blas_kernels(argv);
     if (argc < 2) {
         print_help(stderr);
         return 2;

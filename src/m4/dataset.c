@@ -13,7 +13,7 @@
 void m4_train_scenario_free(m4_train_scenario *s)
 {
     free(s->flow_size), free(s->flow_start_ns), free(s->flow_ideal_ns), free(s->flow_slowdown);
-    free(s->flow_num_hops), free(s->flow_path);
+    free(s->flow_num_hops), free(s->flow_path), free(s->link_bps);
     free(s->event_time_ns), free(s->event_kind), free(s->event_flow);
     free(s->remaining_offset), free(s->remaining_flow), free(s->remaining_fraction);
     free(s->queue_offset), free(s->queue_link), free(s->queue_target);
@@ -82,6 +82,8 @@ int m4_train_scenario_load(m4_train_scenario *s, const char *dir)
     s->num_flows = (int32_t)F;
     s->num_links = m4_num_dlinks(&sc->topology);
     m4_config_features(&sc->config, sc->window_bytes, s->config);
+    ALLOC_N(s->link_bps, s->num_links);
+    for (int32_t l = 0; l < s->num_links; l++) s->link_bps[l] = m4_dlink_rate_bps(&sc->topology, l);
     ALLOC_N(s->flow_size, F);
     ALLOC_N(s->flow_start_ns, F);
     ALLOC_N(s->flow_ideal_ns, F);

@@ -16,6 +16,7 @@ typedef struct m4_train_scenario {
     char dir[512];
     int32_t num_flows, num_links;
     float config[M4_MODEL_CONFIG];
+    double *link_bps;               /* [num_links] directed link rates */
     int64_t *flow_size, *flow_start_ns, *flow_ideal_ns;
     float *flow_slowdown;           /* true, max(1, fct / ideal) */
     int32_t *flow_num_hops, *flow_path; /* path: [num_flows * M4_MAX_HOPS] */

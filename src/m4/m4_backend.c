@@ -75,6 +75,15 @@ static int backend_create(void **state, const m4_scenario *scenario,
     if ((err = m4_state_init(&b->state, b->model.dims.hidden, m4_num_dlinks(&scenario->topology),
                              256)))
         goto fail;
+    {
+        int32_t L = m4_num_dlinks(&scenario->topology);
+        double *bps = malloc(sizeof(double) * (size_t)(L > 0 ? L : 1));
+        if (!bps) { err = M4_ENOMEM; goto fail; }
+        for (int32_t l = 0; l < L; l++) bps[l] = m4_dlink_rate_bps(&scenario->topology, l);
+        err = m4_state_set_link_rates(&b->state, bps);
+        free(bps);
+        if (err) goto fail;
+    }
     m4_config_features(&scenario->config, scenario->window_bytes, b->config);
     m4_nn_arena_init(&b->arena, 1 << 18);
     m4_heap_init(&b->predictions);
@@ -140,9 +149,15 @@ static int update_component(m4_backend *b, const int32_t *path, int32_t hops)
     float *flow_dt = m4_nn_arena_alloc(&b->arena, (size_t)N);
     float *link_dt = m4_nn_arena_alloc(&b->arena, (size_t)L);
     float *path_length = m4_nn_arena_alloc(&b->arena, (size_t)N);
-    if (!flow_h || !link_z || !flow_dt || !link_dt || !path_length) return M4_ENOMEM;
+    float *fair = m4_nn_arena_alloc(&b->arena, (size_t)N);
+    float *base = m4_nn_arena_alloc(&b->arena, (size_t)N);
+    if (!flow_h || !link_z || !flow_dt || !link_dt || !path_length || !fair || !base)
+        return M4_ENOMEM;
     m4_step_input in;
     m4_state_gather(st, b->now, b->config, flow_h, link_z, flow_dt, link_dt, path_length, &in);
+    if ((err = m4_state_fluid(st, b->now, fair, base))) return err;
+    in.flow_fair_share = fair;
+    in.flow_base_slowdown = base;
     m4_step_record rec;
     if ((err = m4_step_forward(&rec, &b->model, &in, &b->arena, 0))) return err;
     m4_state_scatter(st, b->now, rec.flow_h_out, rec.link_z_out);
@@ -175,6 +190,7 @@ static int backend_add_flow(void *p, const m4_flow_start *f)
     if (f->start_ns > b->now) b->now = f->start_ns;
     if ((err = m4_state_add_flow(&b->state, slot, f->path, f->num_hops, f->size_bytes, b->now)))
         return err;
+    m4_state_set_flow_ideal(&b->state, slot, f->ideal_fct_ns);
     b->active++;
     return update_component(b, f->path, f->num_hops);
 }

@@ -80,9 +80,14 @@ static size_t lay_out(m4_model_weights *w, float *base, m4_rng *rng, const m4_mo
     take_gru(&l, &w->time_link, 1, H);
     for (int k = 0; k < M4_MODEL_GNN_LAYERS; k++)
         take_graph(&l, &w->gnn[k], gnn_in(d, k), gnn_outw(d, k));
-    take_gru(&l, &w->rate_flow, H + P, H);
+    take_gru(&l, &w->rate_flow, H + P + M4_MODEL_FLOW_EXTRA, H);
     take_gru(&l, &w->rate_link, H, H);
-    take_mlp(&l, &w->slowdown, 1 + P + H, d->mlp_hidden, 1);
+    take_mlp(&l, &w->slowdown, 1 + P + H + M4_MODEL_FLOW_EXTRA, d->mlp_hidden, 1);
+    /* A zero last layer: the untrained model answers flowSim's slowdown. */
+    if (base && rng) {
+        memset(w->slowdown.w2, 0, sizeof(float) * (size_t)d->mlp_hidden);
+        w->slowdown.b2[0] = 0.0f;
+    }
     take_mlp(&l, &w->remaining, H, d->head_hidden, 1);
     take_mlp(&l, &w->queue, H, d->head_hidden, 1);
     return l.used;
@@ -150,6 +155,12 @@ float m4_model_queue_feature(double queue_bytes)
     return (float)cbrt(queue_bytes > 0 ? queue_bytes / 1000.0 : 0.0);
 }
 
+static void flow_extra(float *x, const m4_step_input *in, const float *base, int i)
+{
+    x[0] = in->flow_fair_share ? in->flow_fair_share[i] : 1.0f;
+    x[1] = log2f(base[i]);
+}
+
 #define ALLOC(p, n)                                           \
     do {                                                      \
         if (!((p) = m4_nn_arena_alloc(arena, (size_t)(n))))   \
@@ -212,11 +223,18 @@ int m4_step_forward(m4_step_record *rec, const m4_model *m, const m4_step_input 
     const float *gnn_flow = x, *gnn_link = x + (size_t)N * H;
 
     /* 3. rate */
-    ALLOC(rec->rate_flow_x, N * (H + P));
+    const int RX = H + P + M4_MODEL_FLOW_EXTRA;
+    ALLOC(rec->base, N);
     for (int i = 0; i < N; i++) {
-        memcpy(rec->rate_flow_x + (size_t)i * (H + P), gnn_flow + (size_t)i * H,
-               sizeof(float) * H);
-        memcpy(rec->rate_flow_x + (size_t)i * (H + P) + H, rec->config, sizeof(float) * P);
+        float b = in->flow_base_slowdown ? in->flow_base_slowdown[i] : 1.0f;
+        rec->base[i] = b >= 1.0f ? b : 1.0f;
+    }
+    ALLOC(rec->rate_flow_x, N * RX);
+    for (int i = 0; i < N; i++) {
+        float *row = rec->rate_flow_x + (size_t)i * RX;
+        memcpy(row, gnn_flow + (size_t)i * H, sizeof(float) * H);
+        memcpy(row + H, rec->config, sizeof(float) * P);
+        flow_extra(row + H + P, in, rec->base, i);
     }
     ALLOC(rec->rate_flow_cache, N * 4 * H);
     ALLOC(rec->rate_link_cache, L * 4 * H);
@@ -224,13 +242,13 @@ int m4_step_forward(m4_step_record *rec, const m4_model *m, const m4_step_input 
     ALLOC(rec->link_z_out, L * H);
     m4_nn_gru_forward(rec->flow_h_out, rec->rate_flow_cache, scratch, rec->rate_flow_x, rec->x0,
                       w->rate_flow.w_ih, w->rate_flow.w_hh, w->rate_flow.b_ih,
-                      w->rate_flow.b_hh, N, H + P, H);
+                      w->rate_flow.b_hh, N, RX, H);
     m4_nn_gru_forward(rec->link_z_out, rec->rate_link_cache, scratch, gnn_link,
                       rec->x0 + (size_t)N * H, w->rate_link.w_ih, w->rate_link.w_hh,
                       w->rate_link.b_ih, w->rate_link.b_hh, L, H, H);
 
     /* 4. outputs */
-    const int SX = 1 + P + H;
+    const int SX = 1 + P + H + M4_MODEL_FLOW_EXTRA;
     ALLOC(rec->slowdown_x, N * SX);
     ALLOC(rec->slowdown_hidden, N * d->mlp_hidden);
     ALLOC(rec->slowdown, N);
@@ -239,10 +257,11 @@ int m4_step_forward(m4_step_record *rec, const m4_model *m, const m4_step_input 
         row[0] = in->flow_path_length[i];
         memcpy(row + 1, rec->config, sizeof(float) * P);
         memcpy(row + 1 + P, rec->flow_h_out + (size_t)i * H, sizeof(float) * H);
+        flow_extra(row + 1 + P + H, in, rec->base, i);
     }
     m4_nn_mlp2_forward(rec->slowdown, rec->slowdown_hidden, rec->slowdown_x, w->slowdown.w1,
                        w->slowdown.b1, w->slowdown.w2, w->slowdown.b2, N, SX, d->mlp_hidden, 1);
-    for (int i = 0; i < N; i++) rec->slowdown[i] += 1.0f;
+    for (int i = 0; i < N; i++) rec->slowdown[i] = rec->base[i] * (1.0f + rec->slowdown[i]);
     if (with_heads) {
         ALLOC(rec->remaining_hidden, N * d->head_hidden);
         ALLOC(rec->remaining, N);
@@ -271,7 +290,8 @@ int m4_step_backward(float *d_flow_h_in, float *d_link_z_in, const m4_model_weig
 {
     const m4_model_dims *d = &m->dims;
     const m4_model_weights *w = &m->w;
-    const int H = d->hidden, P = M4_MODEL_CONFIG, SX = 1 + P + H;
+    const int H = d->hidden, P = M4_MODEL_CONFIG, SX = 1 + P + H + M4_MODEL_FLOW_EXTRA,
+              RX = H + P + M4_MODEL_FLOW_EXTRA;
     const int N = rec->N, L = rec->L, E = rec->E, R = N + L;
     m4_nn_arena_reset(scratch);
 
@@ -284,10 +304,12 @@ int m4_step_backward(float *d_flow_h_in, float *d_link_z_in, const m4_model_weig
 
     /* 4. outputs */
     if (d_slowdown) {
-        float *dsx;
+        float *dsx, *draw;
         ALLOC(dsx, N * SX);
+        ALLOC(draw, N);
+        for (int i = 0; i < N; i++) draw[i] = d_slowdown[i] * rec->base[i];
         m4_nn_mlp2_backward(dsx, g->slowdown.w1, g->slowdown.b1, g->slowdown.w2, g->slowdown.b2,
-                            tmp, d_slowdown, rec->slowdown_hidden, rec->slowdown_x,
+                            tmp, draw, rec->slowdown_hidden, rec->slowdown_x,
                             w->slowdown.w1, w->slowdown.w2, N, SX, d->mlp_hidden, 1);
         for (int i = 0; i < N; i++)
             for (int k = 0; k < H; k++) dh_out[(size_t)i * H + k] += dsx[(size_t)i * SX + 1 + P + k];
@@ -305,14 +327,14 @@ int m4_step_backward(float *d_flow_h_in, float *d_link_z_in, const m4_model_weig
     /* 3. rate */
     float *dx0, *d_rate_flow_x, *dgnn;
     ALLOC(dx0, R * H);
-    ALLOC(d_rate_flow_x, N * (H + P));
+    ALLOC(d_rate_flow_x, N * RX);
     ALLOC(dgnn, R * H);
     m4_nn_gru_backward(d_rate_flow_x, dx0, g->rate_flow.w_ih, g->rate_flow.w_hh,
                        g->rate_flow.b_ih, g->rate_flow.b_hh, tmp, dh_out, rec->rate_flow_cache,
-                       rec->rate_flow_x, rec->x0, w->rate_flow.w_ih, w->rate_flow.w_hh, N, H + P,
+                       rec->rate_flow_x, rec->x0, w->rate_flow.w_ih, w->rate_flow.w_hh, N, RX,
                        H);
     for (int i = 0; i < N; i++)
-        memcpy(dgnn + (size_t)i * H, d_rate_flow_x + (size_t)i * (H + P), sizeof(float) * H);
+        memcpy(dgnn + (size_t)i * H, d_rate_flow_x + (size_t)i * RX, sizeof(float) * H);
     m4_nn_gru_backward(dgnn + (size_t)N * H, dx0 + (size_t)N * H, g->rate_link.w_ih,
                        g->rate_link.w_hh, g->rate_link.b_ih, g->rate_link.b_hh, tmp, dz_out,
                        rec->rate_link_cache, rec->gnn_out[M4_MODEL_GNN_LAYERS - 1] + (size_t)N * H,
@@ -361,7 +383,7 @@ double m4_step_forward_flops(const m4_model_dims *d, int N, int L, int E)
         double C = gnn_in(d, k), OC = gnn_outw(d, k);
         f += 2.0 * R * C * C + 2.0 * 2 * E * C / 2 + 2.0 * R * C * OC * 2;
     }
-    f += 2.0 * N * (H + P + H) * 3 * H + 2.0 * L * (2 * H) * 3 * H;
-    f += 2.0 * N * ((1 + P + H) * d->mlp_hidden + d->mlp_hidden);
+    f += 2.0 * N * (H + P + M4_MODEL_FLOW_EXTRA + H) * 3 * H + 2.0 * L * (2 * H) * 3 * H;
+    f += 2.0 * N * ((1 + M4_MODEL_FLOW_EXTRA + P + H) * d->mlp_hidden + d->mlp_hidden);
     return f;
 }

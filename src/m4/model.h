@@ -7,12 +7,17 @@
  *                 (input: log2(1 + dt in microseconds), one number per row)
  *   2. spatial:   three graph layers H -> G -> G -> H over the nodes
  *                 [flows ; links] with edges flow<->link both ways
- *   3. rate:      h'' = GRU_rate_flow([gnn_flow, p], h'), z'' = GRU_rate_link(gnn_link, z')
- *   4. outputs:   slowdown = 1 + MLP([path length, p, h''])  (hidden 100, ReLU)
+ *   3. rate:      h'' = GRU_rate_flow([gnn_flow, p, x], h'), z'' = GRU_rate_link(gnn_link, z')
+ *   4. outputs:   slowdown = base x (1 + MLP([path length, p, h'', x]))  (hidden 100, ReLU)
  *                 remaining fraction = MLP(h''), queue = MLP(z'') predicting
  *                 cbrt(queue bytes / 1000)
- * The "1 +" makes an untrained model predict the ideal FCT rather than zero.
- *
+ * Beyond DESIGN's model, each flow carries the fluid (flowSim) view kept by
+ * m4_state_fluid: x = [fair, log2(base)] with fair = its max-min rate over
+ * its bottleneck rate now and base = the slowdown flowSim would predict for
+ * it now. The MLP predicts a relative correction of base, so an untrained
+ * model starts at flowSim's answer and training only has to learn what
+ * flowSim misses (queueing, CC dynamics) instead of rediscovering max-min
+ * sharing from scratch. *
  * All parameters live in one allocation (m4_model.params); m4_model_weights
  * is a struct of pointers into it, and the same layout over a gradient buffer
  * gives the gradients. */
@@ -28,7 +33,8 @@
 
 #define M4_MODEL_CONFIG M4_CONFIG_FEATURES /* P */
 #define M4_MODEL_GNN_LAYERS 3
-#define M4_MODEL_VERSION 1
+#define M4_MODEL_VERSION 3
+#define M4_MODEL_FLOW_EXTRA 2 /* x: fair, log2(base) */
 
 typedef struct m4_model_dims {
     int hidden;      /* H: flow and link state width */
@@ -87,6 +93,8 @@ typedef struct m4_step_input {
     const float *flow_dt;      /* (N) m4_model_dt_feature of the time since each was updated */
     const float *link_dt;      /* (L) */
     const float *flow_path_length; /* (N) links on each flow's path */
+    const float *flow_fair_share;  /* (N) max-min rate / bottleneck rate, in (0, 1] (NULL: 1) */
+    const float *flow_base_slowdown; /* (N) flowSim's slowdown now, >= 1 (NULL: 1) */
     const float *config;       /* (P) m4_config_features */
     const int *pair_flow;      /* (E) flow row of each incidence */
     const int *pair_link;      /* (E) link row (0..L-1) */
@@ -100,10 +108,11 @@ typedef struct m4_step_record {
     float *time_flow_cache, *time_link_cache;
     float *x0;                           /* (N+L,H) temporal outputs, flows then links */
     float *gnn_cache[M4_MODEL_GNN_LAYERS], *gnn_out[M4_MODEL_GNN_LAYERS];
-    float *rate_flow_x;                  /* (N,H+P) */
+    float *base;                         /* (N) */
+    float *rate_flow_x;                  /* (N,H+P+2) */
     float *rate_flow_cache, *rate_link_cache;
     float *flow_h_out, *link_z_out;      /* (N,H), (L,H) new states */
-    float *slowdown_x, *slowdown_hidden, *slowdown; /* (N,1+P+H), (N,100), (N) */
+    float *slowdown_x, *slowdown_hidden, *slowdown; /* (N,1+P+H+2), (N,100), (N) */
     float *remaining_hidden, *remaining; /* (N,Hh), (N) */
     float *queue_hidden, *queue;         /* (L,Hh), (L) */
 } m4_step_record;

@@ -1,5 +1,6 @@
 #include "m4/state.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,15 @@ int m4_state_reserve_flows(m4_state *s, int32_t capacity)
         grow((void **)&s->flow_num_hops, sizeof(int32_t), o, n) ||
         grow((void **)&s->flow_path, sizeof(int32_t) * M4_MAX_HOPS, o, n) ||
         grow((void **)&s->flow_mark, sizeof(uint32_t), o, n) ||
-        grow((void **)&s->flow_active, 1, o, n))
+        grow((void **)&s->flow_active, 1, o, n) ||
+        grow((void **)&s->flow_fluid_bits, sizeof(double), o, n) ||
+        grow((void **)&s->flow_fluid_bps, sizeof(double), o, n) ||
+        grow((void **)&s->flow_bottleneck_bps, sizeof(double), o, n) ||
+        grow((void **)&s->flow_fluid_ns, sizeof(int64_t), o, n) ||
+        grow((void **)&s->flow_tx_done_ns, sizeof(int64_t), o, n) ||
+        grow((void **)&s->flow_start_ns, sizeof(int64_t), o, n) ||
+        grow((void **)&s->flow_ideal_ns, sizeof(int64_t), o, n) ||
+        grow((void **)&s->flow_extra_ns, sizeof(int64_t), o, n))
         return M4_ENOMEM;
     s->flow_capacity = n;
     return M4_OK;
@@ -43,12 +52,20 @@ int m4_state_init(m4_state *s, int H, int32_t num_links, int32_t flow_capacity)
     s->link_flows = calloc(L, sizeof(m4_link_flows));
     s->comp_links = calloc(L, sizeof(int32_t));
     s->comp_link_row = calloc(L, sizeof(int32_t));
-    if (!s->link_z || !s->link_last_ns || !s->link_mark || !s->link_flows || !s->comp_links ||
+    s->link_bps = calloc(L, sizeof(double));
+    s->fair_capacity = calloc(L, sizeof(double));
+    s->fair_unfrozen = calloc(L, sizeof(int32_t));
+    s->fair_link_offset = calloc(L + 1, sizeof(int32_t));
+    if (!s->link_bps || !s->fair_capacity || !s->fair_unfrozen || !s->fair_link_offset ||
+        !s->link_z || !s->link_last_ns || !s->link_mark || !s->link_flows || !s->comp_links ||
         !s->comp_link_row) {
         m4_state_free(s);
         return M4_ENOMEM;
     }
-    for (int32_t l = 0; l < num_links; l++) m4_model_link_init(s->link_z + (size_t)l * H, H);
+    for (int32_t l = 0; l < num_links; l++) {
+        m4_model_link_init(s->link_z + (size_t)l * H, H);
+        s->link_bps[l] = 1.0;
+    }
     int err = m4_state_reserve_flows(s, flow_capacity > 0 ? flow_capacity : 64);
     if (err) m4_state_free(s);
     return err;
@@ -60,9 +77,13 @@ void m4_state_free(m4_state *s)
         for (int32_t l = 0; l < s->num_links; l++) free(s->link_flows[l].slots);
     free(s->flow_h), free(s->flow_last_ns), free(s->flow_num_hops), free(s->flow_path);
     free(s->flow_mark), free(s->flow_active);
+    free(s->flow_fluid_bits), free(s->flow_fluid_bps), free(s->flow_bottleneck_bps);
+    free(s->flow_fluid_ns), free(s->flow_tx_done_ns), free(s->flow_start_ns), free(s->flow_ideal_ns), free(s->flow_extra_ns);
     free(s->link_z), free(s->link_last_ns), free(s->link_mark), free(s->link_flows);
     free(s->comp_flows), free(s->comp_links), free(s->comp_link_row);
     free(s->pair_flow), free(s->pair_link);
+    free(s->link_bps), free(s->fair_capacity), free(s->fair_unfrozen), free(s->fair_link_offset);
+    free(s->fair_link_pairs), free(s->fair_frozen);
     memset(s, 0, sizeof *s);
 }
 
@@ -96,6 +117,19 @@ int m4_state_add_flow(m4_state *s, int32_t slot, const int32_t *path, int32_t nu
     s->flow_num_hops[slot] = num_hops;
     memcpy(s->flow_path + (size_t)slot * M4_MAX_HOPS, path, sizeof(int32_t) * num_hops);
     s->flow_last_ns[slot] = now_ns;
+    double bottleneck = INFINITY;
+    for (int32_t i = 0; i < num_hops; i++)
+        if (s->link_bps[path[i]] < bottleneck) bottleneck = s->link_bps[path[i]];
+    /* Payload plus one 48-byte header per 1000-byte packet, as on the wire. */
+    double wire_bytes = (double)size_bytes + (double)((size_bytes + 999) / 1000) * 48.0;
+    s->flow_fluid_bits[slot] = wire_bytes * 8.0;
+    s->flow_fluid_bps[slot] = 0.0;
+    s->flow_bottleneck_bps[slot] = bottleneck;
+    s->flow_fluid_ns[slot] = now_ns;
+    s->flow_tx_done_ns[slot] = -1;
+    s->flow_start_ns[slot] = now_ns;
+    s->flow_ideal_ns[slot] = (int64_t)(wire_bytes * 8.0 / bottleneck * 1e9) + 1;
+    s->flow_extra_ns[slot] = 0;
     m4_model_flow_init(s->flow_h + (size_t)slot * s->H, s->H, size_bytes, num_hops);
     return M4_OK;
 }
@@ -241,4 +275,134 @@ void m4_state_scatter(m4_state *s, int64_t now_ns, const float *flow_h_out,
         memcpy(s->link_z + (size_t)l * H, link_z_out + (size_t)r * H, sizeof(float) * H);
         s->link_last_ns[l] = now_ns;
     }
+}
+
+int m4_state_set_link_rates(m4_state *s, const double *link_bps)
+{
+    for (int32_t l = 0; l < s->num_links; l++) {
+        if (!(link_bps[l] > 0))
+            return m4_error_set(M4_EINVAL, "m4 state: link %d has rate %g", l, link_bps[l]);
+        s->link_bps[l] = link_bps[l];
+    }
+    return M4_OK;
+}
+
+int m4_state_fair_share(m4_state *s, float *out)
+{
+    const int32_t N = s->comp_num_flows, L = s->comp_num_links, E = s->comp_num_pairs;
+    if (N > s->fair_capacity_rows) {
+        unsigned char *f = realloc(s->fair_frozen, (size_t)N);
+        if (!f) return M4_ENOMEM;
+        s->fair_frozen = f, s->fair_capacity_rows = N;
+    }
+    if (E > s->fair_capacity_pairs) {
+        int32_t *p = realloc(s->fair_link_pairs, sizeof(int32_t) * (size_t)E);
+        if (!p) return M4_ENOMEM;
+        s->fair_link_pairs = p, s->fair_capacity_pairs = E;
+    }
+    /* Pairs grouped by link row (counting sort), unfrozen counts, capacities. */
+    int32_t *off = s->fair_link_offset;
+    memset(off, 0, sizeof(int32_t) * (size_t)(L + 1));
+    for (int32_t e = 0; e < E; e++) off[s->pair_link[e] + 1]++;
+    for (int32_t r = 0; r < L; r++) {
+        off[r + 1] += off[r];
+        s->fair_unfrozen[r] = off[r + 1] - off[r];
+        s->fair_capacity[r] = s->link_bps[s->comp_links[r]];
+    }
+    for (int32_t e = 0; e < E; e++) s->fair_link_pairs[off[s->pair_link[e]]++] = e;
+    for (int32_t r = L; r > 0; r--) off[r] = off[r - 1];
+    off[0] = 0;
+    memset(s->fair_frozen, 0, (size_t)N);
+    int32_t frozen = 0;
+    for (int32_t r = 0; r < N; r++) {
+        int32_t f = s->comp_flows[r];
+        if (s->flow_fluid_bits[f] > 0) continue;
+        s->fair_frozen[r] = 1;
+        frozen++;
+        out[r] = 1.0f;
+        const int32_t *path = s->flow_path + (size_t)f * M4_MAX_HOPS;
+        for (int32_t i = 0; i < s->flow_num_hops[f]; i++) s->fair_unfrozen[s->comp_link_row[path[i]]]--;
+    }
+    while (frozen < N) {
+        /* The link with the smallest fair share freezes its flows at it. */
+        int32_t best = -1;
+        double best_share = 0;
+        for (int32_t r = 0; r < L; r++) {
+            if (s->fair_unfrozen[r] == 0) continue;
+            double share = s->fair_capacity[r] / s->fair_unfrozen[r];
+            if (best < 0 || share < best_share) best = r, best_share = share;
+        }
+        if (best < 0) break;
+        if (best_share < 0) best_share = 0;
+        for (int32_t k = off[best]; k < off[best + 1]; k++) {
+            int32_t row = s->pair_flow[s->fair_link_pairs[k]];
+            if (s->fair_frozen[row]) continue;
+            s->fair_frozen[row] = 1;
+            frozen++;
+            int32_t f = s->comp_flows[row];
+            const int32_t *path = s->flow_path + (size_t)f * M4_MAX_HOPS;
+            double bottleneck = INFINITY;
+            for (int32_t i = 0; i < s->flow_num_hops[f]; i++) {
+                int32_t r2 = s->comp_link_row[path[i]];
+                s->fair_capacity[r2] -= best_share;
+                s->fair_unfrozen[r2]--;
+                if (s->link_bps[path[i]] < bottleneck) bottleneck = s->link_bps[path[i]];
+            }
+            double x = best_share / bottleneck;
+            out[row] = (float)(x > 1.0 ? 1.0 : x < 1e-6 ? 1e-6 : x);
+        }
+    }
+    return M4_OK;
+}
+
+void m4_state_set_flow_ideal(m4_state *s, int32_t slot, int64_t ideal_ns)
+{
+    double tx_alone_ns = s->flow_fluid_bits[slot] / s->flow_bottleneck_bps[slot] * 1e9;
+    s->flow_ideal_ns[slot] = ideal_ns > 0 ? ideal_ns : 1;
+    double extra = (double)ideal_ns - tx_alone_ns;
+    s->flow_extra_ns[slot] = extra > 0 ? (int64_t)extra : 0;
+}
+
+void m4_state_set_flow_progress(m4_state *s, int32_t slot, int64_t start_ns, int64_t remaining_bytes)
+{
+    s->flow_start_ns[slot] = start_ns;
+    double wire = (double)remaining_bytes + (double)((remaining_bytes + 999) / 1000) * 48.0;
+    s->flow_fluid_bits[slot] = wire * 8.0;
+    s->flow_tx_done_ns[slot] = remaining_bytes > 0 ? -1 : s->flow_fluid_ns[slot];
+}
+
+int m4_state_fluid(m4_state *s, int64_t now_ns, float *fair, float *base)
+{
+    const int32_t N = s->comp_num_flows;
+    for (int32_t r = 0; r < N; r++) {
+        int32_t f = s->comp_flows[r];
+        double bits = s->flow_fluid_bits[f], rate = s->flow_fluid_bps[f];
+        double left = bits - rate * (double)(now_ns - s->flow_fluid_ns[f]) * 1e-9;
+        if (left <= 0 && bits > 0) {
+            /* Ran out in between: when, exactly, as flowSim's transmission end. */
+            s->flow_tx_done_ns[f] = s->flow_fluid_ns[f] + (int64_t)(bits / rate * 1e9);
+            left = 0;
+        }
+        s->flow_fluid_bits[f] = left > 0 ? left : 0;
+        s->flow_fluid_ns[f] = now_ns;
+    }
+    int err = m4_state_fair_share(s, fair);
+    if (err) return err;
+    for (int32_t r = 0; r < N; r++) {
+        int32_t f = s->comp_flows[r];
+        double end;
+        if (s->flow_fluid_bits[f] > 0) {
+            double rate = fair[r] * s->flow_bottleneck_bps[f];
+            s->flow_fluid_bps[f] = rate;
+            end = (double)(now_ns - s->flow_start_ns[f]) + s->flow_fluid_bits[f] / rate * 1e9;
+        } else {
+            s->flow_fluid_bps[f] = 0;
+            int64_t done = s->flow_tx_done_ns[f] >= 0 ? s->flow_tx_done_ns[f] : now_ns;
+            end = (double)(done - s->flow_start_ns[f]);
+        }
+        end += (double)s->flow_extra_ns[f];
+        double sd = end / (double)s->flow_ideal_ns[f];
+        base[r] = (float)(sd > 1.0 ? sd : 1.0);
+    }
+    return M4_OK;
 }

@@ -30,6 +30,13 @@ typedef struct m4_state {
     int32_t *flow_path;            /* [capacity * M4_MAX_HOPS] */
     uint32_t *flow_mark;
     unsigned char *flow_active;
+    /* the fluid (flowSim) view of each flow, advanced lazily per component */
+    double *flow_fluid_bits;       /* bits left under max-min rates */
+    double *flow_fluid_bps;        /* current max-min rate */
+    double *flow_bottleneck_bps;
+    int64_t *flow_fluid_ns;        /* time the fluid view was last advanced */
+    int64_t *flow_tx_done_ns;      /* when its bits ran out in the fluid view (-1: not yet) */
+    int64_t *flow_start_ns, *flow_ideal_ns, *flow_extra_ns;
     /* per directed link */
     float *link_z;                 /* [num_links * H] */
     int64_t *link_last_ns;
@@ -43,6 +50,13 @@ typedef struct m4_state {
     int32_t *comp_link_row;        /* [num_links] row of a link in the component */
     int *pair_flow, *pair_link;    /* rows */
     int32_t comp_capacity_flows, comp_capacity_pairs;
+    double *link_bps;              /* [num_links] rates for the fair shares (default 1) */
+    double *fair_capacity;         /* [num_links] scratch of m4_state_fair_share */
+    int32_t *fair_unfrozen;
+    int32_t *fair_link_offset;     /* [num_links + 1] CSR of pairs by link row */
+    int32_t *fair_link_pairs;
+    unsigned char *fair_frozen;    /* per component flow row */
+    int32_t fair_capacity_rows, fair_capacity_pairs;
     /* links reset by the last m4_state_remove_flow */
     int32_t num_reset_links;
     int32_t reset_links[M4_MAX_HOPS];
@@ -62,6 +76,27 @@ void m4_state_remove_flow(m4_state *s, int32_t slot);
 /* The component reachable from these links through active flows: fills
  * comp_flows / comp_links / pairs. */
 int m4_state_component(m4_state *s, const int32_t *seed_links, int32_t num_seed_links);
+
+/* Link rates in bits/s for the fair shares (copied). */
+int m4_state_set_link_rates(m4_state *s, const double *link_bps);
+/* Max-min fair rates of the component's flows by progressive filling over
+ * its links, each divided by the flow's bottleneck rate: out (N) in (0, 1].
+ * Flows whose fluid bits have run out take no bandwidth (out = 1). */
+int m4_state_fair_share(m4_state *s, float *out);
+
+/* The flow's ideal FCT (for the fluid estimate; default: its transmission
+ * time alone at the bottleneck). */
+void m4_state_set_flow_ideal(m4_state *s, int32_t slot, int64_t ideal_ns);
+/* Correct a flow that enters mid-way (a burn-in start): its true start and
+ * the bytes it still has to deliver. */
+void m4_state_set_flow_progress(m4_state *s, int32_t slot, int64_t start_ns, int64_t remaining_bytes);
+/* The fluid (flowSim) step for the component at now: advance each flow's
+ * bits left at its previous max-min rate, recompute the rates, and give per
+ * flow fair (N) = rate / bottleneck and base (N) = max(1, (end of
+ * transmission + path delay - start) / ideal), the slowdown flowSim would
+ * predict now; the end of transmission is now + bits left / rate, or the
+ * moment the bits ran out, which stays fixed (as flowSim's would). */
+int m4_state_fluid(m4_state *s, int64_t now_ns, float *fair, float *base);
 
 /* Gather the component into a step input; buffers are the caller's and must
  * hold comp_num_flows (resp. links) rows: flow_h (N,H), link_z (L,H),

@@ -100,6 +100,7 @@ static int worker_prepare(m4_trainer_worker *w, const m4_train_scenario *s)
     int err = m4_state_init(&w->state, H, s->num_links, s->num_flows);
     if (err) return err;
     w->state_ready = 1;
+    if (s->link_bps && (err = m4_state_set_link_rates(&w->state, s->link_bps))) return err;
     if (s->num_flows > w->dh_flows) {
         free(w->dh_flow), free(w->remaining_stamp), free(w->remaining_value);
         w->dh_flow = malloc(sizeof(float) * (size_t)s->num_flows * H);
@@ -133,6 +134,9 @@ static int seed_active_flows(m4_trainer_worker *w, const m4_train_scenario *s, i
         int err = m4_state_add_flow(&w->state, f, s->flow_path + (size_t)f * M4_MAX_HOPS,
                                     s->flow_num_hops[f], s->flow_size[f], t);
         if (err) return err;
+        m4_state_set_flow_ideal(&w->state, f, s->flow_ideal_ns[f]);
+        int64_t left = (int64_t)((double)s->remaining_fraction[r] * (double)s->flow_size[f] + 0.5);
+        m4_state_set_flow_progress(&w->state, f, s->flow_start_ns[f], left);
     }
     return M4_OK;
 }
@@ -157,6 +161,7 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, int64
     int err;
     if (s->event_kind[e] == 0) {
         if ((err = m4_state_add_flow(st, f, path, hops, s->flow_size[f], t))) return err;
+        m4_state_set_flow_ideal(st, f, s->flow_ideal_ns[f]);
         st->num_reset_links = 0;
     } else {
         m4_state_remove_flow(st, f);
@@ -172,7 +177,9 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, int64
     }
     if (N == 0) return M4_OK;
 
-    float *flow_h, *link_z, *flow_dt, *link_dt, *path_length;
+    float *flow_h, *link_z, *flow_dt, *link_dt, *path_length, *fair, *base;
+    ARENA_FLOATS(arena, fair, N);
+    ARENA_FLOATS(arena, base, N);
     ARENA_FLOATS(arena, flow_h, N * H);
     ARENA_FLOATS(arena, link_z, L * H);
     ARENA_FLOATS(arena, flow_dt, N);
@@ -180,6 +187,9 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, int64
     ARENA_FLOATS(arena, path_length, N);
     m4_step_input in;
     m4_state_gather(st, t, s->config, flow_h, link_z, flow_dt, link_dt, path_length, &in);
+    if ((err = m4_state_fluid(st, t, fair, base))) return err;
+    in.flow_fair_share = fair;
+    in.flow_base_slowdown = base;
     m4_step_record local, *step = rec ? &rec->step : &local;
     if ((err = m4_step_forward(step, w->m, &in, arena, with_heads))) return err;
     m4_state_scatter(st, t, step->flow_h_out, step->link_z_out);
@@ -679,6 +689,21 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
                 (long long)tr.num_periods, P, spe, threads);
 
     double t0 = m4_now_seconds();
+    if (epoch == 0) {
+        /* Epoch 0: the untrained model (flowSim's answer, see model.h) as the reference. */
+        double val_loss;
+        m4_sample_loss vl = {0};
+        if ((err = run_samples(&tr, workers, thread_grads, threads, val, o->val_samples, P, NULL,
+                               &val_loss, &vl)))
+            goto done;
+        double val_sd = vl.slowdown_count ? vl.slowdown_sum / vl.slowdown_count : 0;
+        best_val = (float)val_loss;
+        if ((err = m4_model_save(&model, model_path))) goto done;
+        snprintf(line, sizeof line, "0 nan %.6f %.6f %.3g 0\n", val_loss, val_sd, plateau.lr);
+        if ((err = append_log(logp, line, 0))) goto done;
+        if (o->log)
+            fprintf(o->log, "train: untrained val %.4f (slowdown err %.4f)\n", val_loss, val_sd);
+    }
     for (; epoch < o->epochs; ) {
         m4_rng erng;
         m4_rng_seed(&erng, m4_mix64(o->seed * 1000003ULL + (uint64_t)epoch));
