@@ -156,5 +156,33 @@ static void bad_inputs_name_file_and_line(void)
     check_bad("2\n4 0 1 3 100 10 0\n1 2 3 100 10 0\n", 3, "same form");
 }
 
+/* Two stars with no link between them: a flow across is named by its line;
+ * flows within either star, and a flow over a direct host-host link, pass. */
+static void disconnected_pairs_name_their_line(void)
+{
+    char topo[] = "/tmp/m4t_disctopoXXXXXX", flows[] = "/tmp/m4t_discflowsXXXXXX";
+    close(mkstemp(topo));
+    close(mkstemp(flows));
+    write_file(topo, "7 2 5\n4 5\n0 4 10Gbps 1us 0\n1 4 10Gbps 1us 0\n2 5 10Gbps 1us 0\n"
+                     "3 5 10Gbps 1us 0\n6 3 10Gbps 1us 0\n");
+    m4_topology t;
+    CHECK_INT_EQ(m4_topology_read(&t, topo), 0);
+    m4_flowset set;
+    write_file(flows, "3\n0 0 1 3 100 10 0\n1 2 3 3 100 10 0\n2 3 6 3 100 10 0\n");
+    if (m4_flows_read(&set, flows, &t) != 0)
+        fprintf(stderr, "  %s\n", m4_last_error());
+    CHECK_INT_EQ(set.count, 3);
+    m4_flows_free(&set);
+    write_file(flows, "3\n# a comment line\n0 0 1 3 100 10 0\n1 1 2 3 100 10 0\n2 6 0 3 100 10 0\n");
+    CHECK_INT_EQ(m4_flows_read(&set, flows, &t), M4_EPARSE);
+    char want[256];
+    snprintf(want, sizeof want, "%s:4: no path from host 1 to host 2", flows);
+    CHECK(strstr(m4_last_error(), want) != NULL);
+    m4_topology_free(&t);
+    unlink(topo);
+    unlink(flows);
+}
+
 M4_TEST_MAIN(M4_TEST(ideal_worked_examples), M4_TEST(ideal_matches_reference_column),
-             M4_TEST(reads_both_forms_and_round_trips), M4_TEST(bad_inputs_name_file_and_line))
+             M4_TEST(reads_both_forms_and_round_trips), M4_TEST(bad_inputs_name_file_and_line),
+             M4_TEST(disconnected_pairs_name_their_line))

@@ -35,6 +35,55 @@ static int compare_i64(const void *a, const void *b)
 
 #define MAX_FLOWS 100000000LL
 
+/* Connected components of the switches (over switch-switch links), so that
+ * a flow between hosts with no path is named by its line here rather than
+ * failing later in routing without one. Hosts do not forward: -1. */
+static int32_t *switch_components(const m4_topology *t)
+{
+    int32_t n = t->num_nodes;
+    int32_t *comp = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
+    int32_t *queue = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
+    if (!comp || !queue) {
+        free(comp);
+        free(queue);
+        return NULL;
+    }
+    for (int32_t v = 0; v < n; v++) comp[v] = -1;
+    for (int32_t root = 0; root < n; root++) {
+        if (!t->is_switch[root] || comp[root] >= 0) continue;
+        int32_t head = 0, tail = 0;
+        comp[root] = root;
+        queue[tail++] = root;
+        while (head < tail) {
+            int32_t v = queue[head++];
+            for (int32_t k = t->adj_start[v]; k < t->adj_start[v + 1]; k++) {
+                int32_t w = m4_dlink_to(t, t->adj_dlinks[k]);
+                if (t->is_switch[w] && comp[w] < 0) {
+                    comp[w] = root;
+                    queue[tail++] = w;
+                }
+            }
+        }
+    }
+    free(queue);
+    return comp;
+}
+
+/* Hosts a and b are joined directly or through switches of one component. */
+static int hosts_connected(const m4_topology *t, const int32_t *comp, int32_t a, int32_t b)
+{
+    for (int32_t i = t->adj_start[a]; i < t->adj_start[a + 1]; i++) {
+        int32_t u = m4_dlink_to(t, t->adj_dlinks[i]);
+        if (u == b) return 1;
+        if (!t->is_switch[u]) continue;
+        for (int32_t j = t->adj_start[b]; j < t->adj_start[b + 1]; j++) {
+            int32_t w = m4_dlink_to(t, t->adj_dlinks[j]);
+            if (t->is_switch[w] && comp[w] == comp[u]) return 1;
+        }
+    }
+    return 0;
+}
+
 int m4_flows_read(m4_flowset *set, const char *path, const m4_topology *t)
 {
     set->count = 0;
@@ -185,6 +234,22 @@ int m4_flows_read(m4_flowset *set, const char *path, const m4_topology *t)
         }
     }
     free(ids);
+    ids = NULL;
+    int32_t *comp = switch_components(t);
+    if (!comp) {
+        err = m4_error_set(M4_ENOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    for (int64_t i = 0; i < set->count; i++) {
+        const m4_flow *fl = &set->flows[i];
+        if (!hosts_connected(t, comp, fl->src, fl->dst)) {
+            err = m4_error_set(M4_EPARSE, "%s:%" PRId64 ": no path from host %d to host %d in the topology",
+                               path, id_lines[i], fl->src, fl->dst);
+            free(comp);
+            goto fail;
+        }
+    }
+    free(comp);
     free(id_lines);
     m4_line_reader_close(&r);
     return M4_OK;
