@@ -1,0 +1,443 @@
+/* The m4 simulation state (src/m4/state.h): active flows per link, the
+ * component an event touches, link resets, the pair list, gather/scatter and
+ * dt features, max-min fair shares and the fluid (flowSim) estimate, on
+ * hand-built flows; then a seeded random sequence of 200 arrivals and
+ * removals on 20 links against an independent union-find over the active
+ * flows. */
+#include "testlib.h"
+
+#include "core/rng.h"
+#include "m4/state.h"
+#include "m4sim.h"
+
+enum { HS = 4 };
+
+/* ---- helpers -------------------------------------------------------------- */
+
+/* Bit sets of the component's flows (slots < 64) and links (< 64). */
+static uint64_t comp_flow_set(const m4_state *s)
+{
+    uint64_t m = 0;
+    for (int32_t r = 0; r < s->comp_num_flows; r++) m |= 1ull << s->comp_flows[r];
+    return m;
+}
+
+static uint64_t comp_link_set(const m4_state *s)
+{
+    uint64_t m = 0;
+    for (int32_t r = 0; r < s->comp_num_links; r++) m |= 1ull << s->comp_links[r];
+    return m;
+}
+
+static uint64_t bits(const int *v, int n)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < n; i++) m |= 1ull << v[i];
+    return m;
+}
+#define SET(...) bits((const int[]){__VA_ARGS__}, (int)(sizeof((const int[]){__VA_ARGS__}) / sizeof(int)))
+
+/* The component's rows and pair list are consistent: no duplicate rows,
+ * comp_link_row inverts comp_links, and the pairs are every (flow, hop) of
+ * the component's flows exactly once, each naming a link on that flow's path. */
+static int comp_consistent(const m4_state *s)
+{
+    int ok = 1;
+    if (__builtin_popcountll(comp_flow_set(s)) != s->comp_num_flows) ok = 0;
+    if (__builtin_popcountll(comp_link_set(s)) != s->comp_num_links) ok = 0;
+    int expected_pairs = 0;
+    for (int32_t r = 0; r < s->comp_num_links; r++)
+        if (s->comp_link_row[s->comp_links[r]] != r) ok = 0;
+    /* used[row][hop] */
+    static unsigned char used[256][M4_MAX_HOPS];
+    for (int32_t r = 0; r < s->comp_num_flows; r++) {
+        expected_pairs += s->flow_num_hops[s->comp_flows[r]];
+        memset(used[r], 0, M4_MAX_HOPS);
+    }
+    if (expected_pairs != s->comp_num_pairs) ok = 0;
+    for (int32_t p = 0; p < s->comp_num_pairs; p++) {
+        int fr = s->pair_flow[p], lr = s->pair_link[p];
+        if (fr < 0 || fr >= s->comp_num_flows || lr < 0 || lr >= s->comp_num_links) return 0;
+        int32_t f = s->comp_flows[fr], l = s->comp_links[lr];
+        int hit = 0;
+        for (int32_t i = 0; i < s->flow_num_hops[f]; i++)
+            if (s->flow_path[(size_t)f * M4_MAX_HOPS + i] == l && !used[fr][i]) {
+                used[fr][i] = 1, hit = 1;
+                break;
+            }
+        if (!hit) ok = 0;
+    }
+    /* Every link of a component flow is in the component. */
+    for (int32_t r = 0; r < s->comp_num_flows; r++) {
+        int32_t f = s->comp_flows[r];
+        for (int32_t i = 0; i < s->flow_num_hops[f]; i++)
+            if (!(comp_link_set(s) >> s->flow_path[(size_t)f * M4_MAX_HOPS + i] & 1)) ok = 0;
+    }
+    return ok;
+}
+
+static int is_link_init(const m4_state *s, int32_t l)
+{
+    float z[HS];
+    m4_model_link_init(z, HS);
+    return memcmp(z, s->link_z + (size_t)l * HS, sizeof z) == 0;
+}
+
+/* ---- hand-built flows ------------------------------------------------------ */
+
+/* Flows (slots) A=0 on {0,1}, B=1 on {1,2}, C=2 on {3}, D=3 on {4,5}, E=4 on {2,5}. */
+static const int32_t pA[] = {0, 1}, pB[] = {1, 2}, pC[] = {3}, pD[] = {4, 5}, pE[] = {2, 5};
+enum { A, B, C, D, EF };
+
+static void components_by_hand(void)
+{
+    m4_state s;
+    CHECK_INT_EQ(m4_state_init(&s, HS, 6, 2), M4_OK);
+    for (int l = 0; l < 6; l++) CHECK(is_link_init(&s, l));
+
+    CHECK_INT_EQ(m4_state_add_flow(&s, A, pA, 2, 7000, 1000), M4_OK);
+    CHECK_INT_EQ(m4_state_component(&s, pA, 2), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(A) && comp_link_set(&s) == SET(0, 1));
+    CHECK_INT_EQ(s.comp_num_pairs, 2);
+    CHECK(comp_consistent(&s));
+    /* The flow's initial state and stamps. */
+    float h[HS];
+    m4_model_flow_init(h, HS, 7000, 2);
+    CHECK(memcmp(h, s.flow_h + A * HS, sizeof h) == 0);
+    CHECK_INT_EQ(s.flow_last_ns[A], 1000);
+    CHECK_INT_EQ(s.link_last_ns[0], 1000);
+    CHECK_INT_EQ(s.link_last_ns[1], 1000);
+
+    CHECK_INT_EQ(m4_state_add_flow(&s, B, pB, 2, 500, 2000), M4_OK);
+    CHECK_INT_EQ(m4_state_component(&s, pB, 2), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(A, B) && comp_link_set(&s) == SET(0, 1, 2));
+    CHECK_INT_EQ(s.comp_num_pairs, 4);
+    CHECK(comp_consistent(&s));
+    /* Link 1 already had a flow: its stamp stays; link 2 is new. */
+    CHECK_INT_EQ(s.link_last_ns[1], 1000);
+    CHECK_INT_EQ(s.link_last_ns[2], 2000);
+
+    CHECK_INT_EQ(m4_state_add_flow(&s, C, pC, 1, 100, 3000), M4_OK);
+    CHECK_INT_EQ(m4_state_component(&s, pC, 1), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(C) && comp_link_set(&s) == SET(3));
+    CHECK(comp_consistent(&s));
+
+    CHECK_INT_EQ(m4_state_add_flow(&s, D, pD, 2, 100, 4000), M4_OK);
+    CHECK_INT_EQ(m4_state_component(&s, pD, 2), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(D) && comp_link_set(&s) == SET(4, 5)); /* before E */
+    CHECK_INT_EQ(m4_state_component(&s, pA, 2), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(A, B) && comp_link_set(&s) == SET(0, 1, 2));
+
+    CHECK_INT_EQ(m4_state_add_flow(&s, EF, pE, 2, 100, 5000), M4_OK);
+    CHECK_INT_EQ(m4_state_component(&s, pE, 2), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(A, B, D, EF) && comp_link_set(&s) == SET(0, 1, 2, 4, 5));
+    CHECK_INT_EQ(s.comp_num_pairs, 8);
+    CHECK(comp_consistent(&s));
+    /* Seeded from any of its links, the same component; C stays alone. */
+    const int32_t seed0[] = {0}, seed4[] = {4}, seed3[] = {3}, seeds[] = {3, 0};
+    CHECK_INT_EQ(m4_state_component(&s, seed4, 1), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(A, B, D, EF));
+    CHECK_INT_EQ(m4_state_component(&s, seed3, 1), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(C) && comp_link_set(&s) == SET(3));
+    CHECK_INT_EQ(m4_state_component(&s, seeds, 2), M4_OK); /* two seeds: the union */
+    CHECK(comp_flow_set(&s) == SET(A, B, C, D, EF) && comp_link_set(&s) == SET(0, 1, 2, 3, 4, 5));
+    CHECK(comp_consistent(&s));
+
+    /* Give every link a non-initial state so resets are visible. */
+    for (int l = 0; l < 6; l++)
+        for (int k = 0; k < HS; k++) s.link_z[l * HS + k] = 10.0f + l;
+
+    /* B leaves: links 1, 2 still carry A and E; nothing reset; {A, D, E} remain joined via E. */
+    m4_state_remove_flow(&s, B);
+    CHECK_INT_EQ(s.num_reset_links, 0);
+    CHECK(!s.flow_active[B]);
+    CHECK_INT_EQ(m4_state_component(&s, pB, 2), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(A, D, EF) && comp_link_set(&s) == SET(0, 1, 2, 4, 5));
+    CHECK_INT_EQ(s.comp_num_pairs, 6);
+    CHECK(comp_consistent(&s));
+    CHECK(!is_link_init(&s, 1) && !is_link_init(&s, 2));
+
+    /* E leaves: link 2 empties (reset), link 5 keeps D; A and D split. */
+    m4_state_remove_flow(&s, EF);
+    CHECK_INT_EQ(s.num_reset_links, 1);
+    CHECK_INT_EQ(s.reset_links[0], 2);
+    CHECK(is_link_init(&s, 2) && !is_link_init(&s, 5));
+    CHECK_INT_EQ(m4_state_component(&s, pE, 2), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(D) && comp_link_set(&s) == SET(4, 5));
+    CHECK_INT_EQ(m4_state_component(&s, seed0, 1), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(A) && comp_link_set(&s) == SET(0, 1));
+
+    /* C leaves: its only link resets; the component of that link is empty. */
+    m4_state_remove_flow(&s, C);
+    CHECK_INT_EQ(s.num_reset_links, 1);
+    CHECK_INT_EQ(s.reset_links[0], 3);
+    CHECK(is_link_init(&s, 3));
+    CHECK_INT_EQ(m4_state_component(&s, pC, 1), M4_OK);
+    CHECK_INT_EQ(s.comp_num_flows, 0);
+    CHECK_INT_EQ(s.comp_num_links, 0);
+    CHECK_INT_EQ(s.comp_num_pairs, 0);
+
+    /* A leaves: both its links reset, in path order. */
+    m4_state_remove_flow(&s, A);
+    CHECK_INT_EQ(s.num_reset_links, 2);
+    CHECK(s.reset_links[0] == 0 && s.reset_links[1] == 1);
+    CHECK(is_link_init(&s, 0) && is_link_init(&s, 1));
+    /* Removing an inactive slot (or one out of range) changes nothing. */
+    m4_state_remove_flow(&s, A);
+    CHECK_INT_EQ(s.num_reset_links, 0);
+    m4_state_remove_flow(&s, 999);
+    CHECK_INT_EQ(s.num_reset_links, 0);
+
+    /* A link that refills starts over at the refill time. */
+    CHECK_INT_EQ(m4_state_add_flow(&s, B, pB, 2, 500, 9000), M4_OK);
+    CHECK_INT_EQ(s.link_last_ns[1], 9000);
+    CHECK_INT_EQ(s.link_last_ns[2], 9000);
+    CHECK(is_link_init(&s, 1));
+
+    /* Bad calls. */
+    CHECK_INT_EQ(m4_state_add_flow(&s, B, pB, 2, 500, 9000), M4_ESTATE);
+    const int32_t out_of_range[] = {1, 6};
+    CHECK_INT_EQ(m4_state_add_flow(&s, 7, out_of_range, 2, 500, 9000), M4_EINVAL);
+    CHECK(!s.flow_active[7]);
+    CHECK_INT_EQ(s.link_flows[1].count, 1); /* the failed add left no trace */
+    CHECK_INT_EQ(m4_state_add_flow(&s, 7, pA, 0, 500, 9000), M4_EINVAL);
+    CHECK_INT_EQ(m4_state_add_flow(&s, -1, pA, 2, 500, 9000), M4_EINVAL);
+    /* A slot far beyond the capacity grows the arrays. */
+    CHECK_INT_EQ(m4_state_add_flow(&s, 40, pD, 2, 100, 9500), M4_OK);
+    CHECK(s.flow_capacity > 40);
+    CHECK_INT_EQ(m4_state_component(&s, pD, 2), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(D, 40) && comp_consistent(&s)); /* D is still on 4, 5 */
+    m4_state_free(&s);
+}
+
+static void gather_scatter_and_dt(void)
+{
+    m4_state s;
+    CHECK_INT_EQ(m4_state_init(&s, HS, 6, 8), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, A, pA, 2, 7000, 1000), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, B, pB, 2, 3000, 4000), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, C, pC, 1, 100, 4000), M4_OK);
+    CHECK_INT_EQ(m4_state_component(&s, pB, 2), M4_OK);
+    const int N = s.comp_num_flows, L = s.comp_num_links;
+    CHECK(N == 2 && L == 3);
+    float cfg[M4_MODEL_CONFIG];
+    for (int k = 0; k < M4_MODEL_CONFIG; k++) cfg[k] = (float)k;
+    float fh[2 * HS], lz[3 * HS], fdt[2], ldt[3], plen[2];
+    m4_step_input in;
+    /* At 7000: A was stamped at 1000 (6 us: log2 7), B at 4000 (3 us: log2 4 = 2);
+     * links 0 and 1 at 1000, link 2 at 4000. */
+    m4_state_gather(&s, 7000, cfg, fh, lz, fdt, ldt, plen, &in);
+    CHECK(in.num_flows == N && in.num_links == L && in.num_pairs == s.comp_num_pairs);
+    CHECK(in.flow_h == fh && in.link_z == lz && in.flow_dt == fdt && in.link_dt == ldt);
+    CHECK(in.flow_path_length == plen && in.config == cfg);
+    CHECK(in.pair_flow == s.pair_flow && in.pair_link == s.pair_link);
+    for (int r = 0; r < N; r++) {
+        int32_t f = s.comp_flows[r];
+        CHECK(memcmp(fh + r * HS, s.flow_h + f * HS, sizeof(float) * HS) == 0);
+        CHECK_NEAR(fdt[r], f == A ? log2(7.0) : 2.0, 1e-6);
+        CHECK_NEAR(plen[r], 2, 0);
+    }
+    for (int r = 0; r < L; r++) {
+        int32_t l = s.comp_links[r];
+        CHECK(memcmp(lz + r * HS, s.link_z + l * HS, sizeof(float) * HS) == 0);
+        CHECK_NEAR(ldt[r], l == 2 ? 2.0 : log2(7.0), 1e-6);
+    }
+    /* Scatter distinct values at 8000 and gather them back: identical rows, dt 0. */
+    float nh[2 * HS], nz[3 * HS];
+    for (int k = 0; k < 2 * HS; k++) nh[k] = 100.0f + k;
+    for (int k = 0; k < 3 * HS; k++) nz[k] = -100.0f - k;
+    float c_before[HS];
+    memcpy(c_before, s.flow_h + C * HS, sizeof c_before);
+    float l3_before[HS];
+    memcpy(l3_before, s.link_z + 3 * HS, sizeof l3_before);
+    m4_state_scatter(&s, 8000, nh, nz);
+    for (int r = 0; r < N; r++) CHECK_INT_EQ(s.flow_last_ns[s.comp_flows[r]], 8000);
+    for (int r = 0; r < L; r++) CHECK_INT_EQ(s.link_last_ns[s.comp_links[r]], 8000);
+    CHECK_INT_EQ(s.flow_last_ns[C], 4000); /* outside the component: untouched */
+    CHECK_INT_EQ(s.link_last_ns[3], 4000);
+    CHECK(memcmp(c_before, s.flow_h + C * HS, sizeof c_before) == 0);
+    CHECK(memcmp(l3_before, s.link_z + 3 * HS, sizeof l3_before) == 0);
+    float fh2[2 * HS], lz2[3 * HS];
+    m4_state_gather(&s, 8000, cfg, fh2, lz2, fdt, ldt, plen, &in);
+    CHECK(memcmp(fh2, nh, sizeof nh) == 0 && memcmp(lz2, nz, sizeof nz) == 0);
+    for (int r = 0; r < N; r++) CHECK_NEAR(fdt[r], 0, 0);
+    for (int r = 0; r < L; r++) CHECK_NEAR(ldt[r], 0, 0);
+    /* 1 ms later: log2(1 + 1000 us). */
+    m4_state_gather(&s, 1008000, cfg, fh2, lz2, fdt, ldt, plen, &in);
+    CHECK_NEAR(fdt[0], log2(1001.0), 1e-5);
+    m4_state_free(&s);
+}
+
+static void fair_shares_and_fluid_by_hand(void)
+{
+    /* Rates: link 2 is 5, the others 10. A on {0,1}, B on {1,2}, E on {2,5}, D on {4,5}.
+     * Progressive filling: link 2 (5 / 2 flows) freezes B and E at 2.5; then
+     * link 1 leaves 7.5 for A and link 5 7.5 for D. Over each flow's
+     * bottleneck: A 7.5/10, B 2.5/5, E 2.5/5, D 7.5/10. */
+    m4_state s;
+    CHECK_INT_EQ(m4_state_init(&s, HS, 6, 8), M4_OK);
+    const double rates[6] = {10, 10, 5, 10, 10, 10};
+    CHECK_INT_EQ(m4_state_set_link_rates(&s, rates), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, A, pA, 2, 100, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, B, pB, 2, 100, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, D, pD, 2, 100, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, EF, pE, 2, 100, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_component(&s, pE, 2), M4_OK);
+    float fair[8];
+    CHECK_INT_EQ(m4_state_fair_share(&s, fair), M4_OK);
+    for (int r = 0; r < s.comp_num_flows; r++) {
+        int32_t f = s.comp_flows[r];
+        CHECK_NEAR(fair[r], (f == A || f == D) ? 0.75 : 0.5, 1e-6);
+    }
+    const double bad_rates[6] = {10, 10, 0, 10, 10, 10};
+    CHECK_INT_EQ(m4_state_set_link_rates(&s, bad_rates), M4_EINVAL);
+    m4_state_free(&s);
+
+    /* Fluid estimate on one 8 Gb/s link (1 byte per ns). A 10000-byte flow is
+     * 10 packets: 10480 bytes on the wire, 10480 ns alone; its ideal FCT
+     * 12480 (2000 of delays). */
+    CHECK_INT_EQ(m4_state_init(&s, HS, 1, 4), M4_OK);
+    const double r8[1] = {8e9};
+    CHECK_INT_EQ(m4_state_set_link_rates(&s, r8), M4_OK);
+    const int32_t p0[] = {0};
+    float base[4];
+    CHECK_INT_EQ(m4_state_add_flow(&s, 0, p0, 1, 10000, 0), M4_OK);
+    m4_state_set_flow_ideal(&s, 0, 12480);
+    CHECK_INT_EQ(m4_state_component(&s, p0, 1), M4_OK);
+    CHECK_INT_EQ(m4_state_fluid(&s, 0, fair, base), M4_OK);
+    CHECK_NEAR(fair[0], 1.0, 1e-6);
+    CHECK_NEAR(base[0], 1.0, 1e-4); /* alone: flowSim says ideal */
+    /* A second flow at 1000: X has sent 1000 bytes; both now at 4 Gb/s.
+     * X: 1000 + 9480 x 2 + 2000 = 21960 -> 1.759615; Y: 20960 + 2000 = 22960 -> 1.839744. */
+    CHECK_INT_EQ(m4_state_add_flow(&s, 1, p0, 1, 10000, 1000), M4_OK);
+    m4_state_set_flow_ideal(&s, 1, 12480);
+    CHECK_INT_EQ(m4_state_component(&s, p0, 1), M4_OK);
+    CHECK_INT_EQ(m4_state_fluid(&s, 1000, fair, base), M4_OK);
+    for (int r = 0; r < 2; r++) {
+        CHECK_NEAR(fair[r], 0.5, 1e-6);
+        CHECK_NEAR(base[r], s.comp_flows[r] == 0 ? 21960.0 / 12480 : 22960.0 / 12480, 1e-4);
+    }
+    /* Y leaves at 3000: X sent 1000 more bytes at 4 Gb/s and has 8480 left,
+     * alone again: 3000 + 8480 + 2000 = 13480 -> 1.080128. */
+    m4_state_remove_flow(&s, 1);
+    CHECK_INT_EQ(m4_state_component(&s, p0, 1), M4_OK);
+    CHECK_INT_EQ(s.comp_num_flows, 1);
+    CHECK_INT_EQ(m4_state_fluid(&s, 3000, fair, base), M4_OK);
+    CHECK_NEAR(fair[0], 1.0, 1e-6);
+    CHECK_NEAR(base[0], 13480.0 / 12480, 1e-4);
+    /* At 5000 the fluid view has advanced at 8 Gb/s: 6480 left, the same end. */
+    CHECK_INT_EQ(m4_state_fluid(&s, 5000, fair, base), M4_OK);
+    CHECK_NEAR(base[0], 13480.0 / 12480, 1e-4);
+    CHECK_NEAR(s.flow_fluid_bits[0], 6480.0 * 8, 1e-3);
+    m4_state_free(&s);
+}
+
+/* ---- random sequence against a union-find ---------------------------------- */
+
+enum { RL = 20, MAXF = 64, OPS = 200 };
+
+static int uf_parent[MAXF];
+static int uf_find(int x) { return uf_parent[x] == x ? x : (uf_parent[x] = uf_find(uf_parent[x])); }
+static void uf_union(int a, int b) { uf_parent[uf_find(a)] = uf_find(b); }
+
+static void random_sequence_against_union_find(void)
+{
+    uint64_t seed = m4t_seed();
+    m4_rng rng;
+    m4_rng_seed(&rng, seed);
+    m4_state s;
+    CHECK_INT_EQ(m4_state_init(&s, HS, RL, 4), M4_OK);
+    int active[MAXF] = {0}, hops[MAXF] = {0};
+    int32_t path[MAXF][M4_MAX_HOPS];
+    int mismatches = 0, biggest = 0, resets_seen = 0;
+    for (int op = 0; op < OPS; op++) {
+        int n_active = 0;
+        for (int f = 0; f < MAXF; f++) n_active += active[f];
+        int f = -1;
+        int arrive = n_active == 0 || (n_active < MAXF && m4_rng_uniform(&rng) < 0.55);
+        if (arrive) {
+            do f = (int)m4_rng_below(&rng, MAXF); while (active[f]);
+            hops[f] = 1 + (int)m4_rng_below(&rng, 4);
+            for (int i = 0; i < hops[f]; i++) {
+                int l, dup;
+                do {
+                    l = (int)m4_rng_below(&rng, RL);
+                    dup = 0;
+                    for (int j = 0; j < i; j++) dup |= path[f][j] == l;
+                } while (dup);
+                path[f][i] = l;
+            }
+            if (m4_state_add_flow(&s, f, path[f], hops[f], 1000, op * 100) != M4_OK) mismatches++;
+            active[f] = 1;
+        } else {
+            int k = (int)m4_rng_below(&rng, (uint64_t)n_active);
+            for (f = 0; f < MAXF; f++)
+                if (active[f] && k-- == 0) break;
+            /* Mark the links so a reset is visible. */
+            for (int i = 0; i < hops[f]; i++) s.link_z[path[f][i] * HS] = 5.0f;
+            m4_state_remove_flow(&s, f);
+            active[f] = 0;
+            /* Expected resets: links of f's path that no active flow uses. */
+            int expected = 0;
+            for (int i = 0; i < hops[f]; i++) {
+                int used = 0;
+                for (int g = 0; g < MAXF; g++)
+                    for (int j = 0; active[g] && j < hops[g]; j++) used |= path[g][j] == path[f][i];
+                if (!used) {
+                    if (expected >= s.num_reset_links || s.reset_links[expected] != path[f][i] ||
+                        !is_link_init(&s, path[f][i]))
+                        mismatches++;
+                    expected++;
+                } else if (s.link_z[path[f][i] * HS] != 5.0f) {
+                    mismatches++; /* a link still in use was reset */
+                }
+            }
+            if (expected != s.num_reset_links) mismatches++;
+            resets_seen += expected;
+        }
+        /* Union-find over the active flows: flows sharing a link are joined. */
+        for (int g = 0; g < MAXF; g++) uf_parent[g] = g;
+        int owner[RL];
+        for (int l = 0; l < RL; l++) owner[l] = -1;
+        for (int g = 0; g < MAXF; g++)
+            for (int j = 0; active[g] && j < hops[g]; j++) {
+                int l = path[g][j];
+                if (owner[l] < 0) owner[l] = g;
+                else uf_union(g, owner[l]);
+            }
+        /* Expected component of the event's path. */
+        uint64_t ef = 0, el = 0;
+        for (int i = 0; i < hops[f]; i++) {
+            int o = owner[path[f][i]];
+            if (o < 0) continue;
+            for (int g = 0; g < MAXF; g++)
+                if (active[g] && uf_find(g) == uf_find(o)) ef |= 1ull << g;
+        }
+        int expected_pairs = 0;
+        for (int g = 0; g < MAXF; g++)
+            if (ef >> g & 1) {
+                expected_pairs += hops[g];
+                for (int j = 0; j < hops[g]; j++) el |= 1ull << path[g][j];
+            }
+        if (m4_state_component(&s, path[f], hops[f]) != M4_OK) mismatches++;
+        if (comp_flow_set(&s) != ef || comp_link_set(&s) != el ||
+            s.comp_num_pairs != expected_pairs || !comp_consistent(&s)) {
+            if (mismatches < 5)
+                fprintf(stderr, "  op %d (%s flow %d): component %llx/%llx, expected %llx/%llx\n",
+                        op, arrive ? "arrival" : "removal", f,
+                        (unsigned long long)comp_flow_set(&s), (unsigned long long)comp_link_set(&s),
+                        (unsigned long long)ef, (unsigned long long)el);
+            mismatches++;
+        }
+        if (s.comp_num_flows > biggest) biggest = s.comp_num_flows;
+    }
+    fprintf(stderr, "  %d ops, largest component %d flows, %d link resets\n", OPS, biggest,
+            resets_seen);
+    CHECK_INT_EQ(mismatches, 0);
+    CHECK(biggest >= 5); /* the sequence did build multi-flow components */
+    CHECK(resets_seen > 0);
+    m4_state_free(&s);
+}
+
+M4_TEST_MAIN(M4_TEST(components_by_hand), M4_TEST(gather_scatter_and_dt),
+             M4_TEST(fair_shares_and_fluid_by_hand), M4_TEST(random_sequence_against_union_find))
