@@ -73,7 +73,8 @@ $(BUILD)/tests/%: tests/%.c tests/testlib.h $(BUILD)/libm4sim.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libm4sim.a $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/test_library%: tests/test_library%.c tests/testlib.h include/m4sim.h $(BUILD)/libm4sim.a
+LIBRARY_TEST_BIN := $(filter $(BUILD)/tests/test_library%,$(TEST_BIN))
+$(LIBRARY_TEST_BIN): $(BUILD)/tests/%: tests/%.c tests/testlib.h include/m4sim.h $(BUILD)/libm4sim.a
 	@mkdir -p $(dir $@)
 	$(CC) $(PUBLIC_CFLAGS) -D_GNU_SOURCE -Itests -o $@ $< $(BUILD)/libm4sim.a $(LDFLAGS) $(LDLIBS)
 
