@@ -60,9 +60,21 @@ static void reads_writes_round_trip(void)
     CHECK_NEAR(c.dcqcn_kmin_kb, 5, 0);
     CHECK_NEAR(c.ecn_pmax, 0.2, 0);
     c.hpcc_eta = 0.7123456789;
+    c.timely_tlow_us = 0.1 + 0.2; /* 0.30000000000000004: needs all 17 digits */
     CHECK_INT_EQ(m4_config_write(&c, path), 0);
     CHECK_INT_EQ(m4_config_read(&back, path), 0);
     CHECK(memcmp(&c, &back, sizeof c) == 0);
+    /* written in the shortest form that reads back exactly */
+    FILE *text = fopen(path, "r");
+    char buf[4096] = {0};
+    CHECK(text != NULL);
+    if (text) {
+        CHECK(fread(buf, 1, sizeof buf - 1, text) > 0);
+        fclose(text);
+    }
+    CHECK(strstr(buf, "\nECN_PMAX 0.2\n") != NULL);
+    CHECK(strstr(buf, "\nHPCC_ETA 0.7123456789\n") != NULL);
+    CHECK(strstr(buf, "\nTIMELY_TLOW_US 0.30000000000000004\n") != NULL);
     float features[M4_CONFIG_FEATURES];
     m4_config_features(&c, 15000, features);
     CHECK_NEAR(features[0], 0.15, 1e-6);

@@ -3,6 +3,8 @@
 
 #include <inttypes.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -198,6 +200,18 @@ int m4_config_read(m4_config *cfg, const char *path)
     return err;
 }
 
+/* The shortest of %.15g..%.17g that reads back to the same double, so that
+ * 0.95 is written as 0.95 and still round-trips exactly. */
+static void write_double(FILE *out, const char *name, double value)
+{
+    char text[64];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, value);
+        if (strtod(text, NULL) == value) break;
+    }
+    fprintf(out, "%s %s\n", name, text);
+}
+
 int m4_config_write(const m4_config *cfg, const char *path)
 {
     m4_atomic_file f;
@@ -213,7 +227,7 @@ int m4_config_write(const m4_config *cfg, const char *path)
         case KIND_CC: fprintf(f.file, "%s %s\n", k->name, m4_cc_name(cfg->cc)); break;
         case KIND_FLAG: fprintf(f.file, "%s %d\n", k->name, *(const int *)base); break;
         case KIND_WINDOW: fprintf(f.file, "%s %" PRId64 "\n", k->name, *(const int64_t *)base); break;
-        case KIND_DOUBLE: fprintf(f.file, "%s %.17g\n", k->name, *(const double *)base); break;
+        case KIND_DOUBLE: write_double(f.file, k->name, *(const double *)base); break;
         }
     }
     return m4_atomic_commit(&f);
