@@ -83,6 +83,7 @@ static int backend_create(void **state, const m4_scenario *scenario,
         err = m4_state_set_link_rates(&b->state, bps);
         free(bps);
         if (err) goto fail;
+        b->state.couple_only = 1;
     }
     m4_config_features(&scenario->config, scenario->window_bytes, b->config);
     m4_nn_arena_init(&b->arena, 1 << 18);

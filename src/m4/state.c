@@ -53,10 +53,11 @@ int m4_state_init(m4_state *s, int H, int32_t num_links, int32_t flow_capacity)
     s->comp_links = calloc(L, sizeof(int32_t));
     s->comp_link_row = calloc(L, sizeof(int32_t));
     s->link_bps = calloc(L, sizeof(double));
+    s->link_demand_bps = calloc(L, sizeof(double));
     s->fair_capacity = calloc(L, sizeof(double));
     s->fair_unfrozen = calloc(L, sizeof(int32_t));
     s->fair_link_offset = calloc(L + 1, sizeof(int32_t));
-    if (!s->link_bps || !s->fair_capacity || !s->fair_unfrozen || !s->fair_link_offset ||
+    if (!s->link_bps || !s->link_demand_bps || !s->fair_capacity || !s->fair_unfrozen || !s->fair_link_offset ||
         !s->link_z || !s->link_last_ns || !s->link_mark || !s->link_flows || !s->comp_links ||
         !s->comp_link_row) {
         m4_state_free(s);
@@ -82,7 +83,7 @@ void m4_state_free(m4_state *s)
     free(s->link_z), free(s->link_last_ns), free(s->link_mark), free(s->link_flows);
     free(s->comp_flows), free(s->comp_links), free(s->comp_link_row);
     free(s->pair_flow), free(s->pair_link);
-    free(s->link_bps), free(s->fair_capacity), free(s->fair_unfrozen), free(s->fair_link_offset);
+    free(s->link_bps), free(s->link_demand_bps), free(s->fair_capacity), free(s->fair_unfrozen), free(s->fair_link_offset);
     free(s->fair_link_pairs), free(s->fair_frozen);
     memset(s, 0, sizeof *s);
 }
@@ -125,6 +126,7 @@ int m4_state_add_flow(m4_state *s, int32_t slot, const int32_t *path, int32_t nu
     s->flow_fluid_bits[slot] = wire_bytes * 8.0;
     s->flow_fluid_bps[slot] = 0.0;
     s->flow_bottleneck_bps[slot] = bottleneck;
+    for (int32_t i = 0; i < num_hops; i++) s->link_demand_bps[path[i]] += bottleneck;
     s->flow_fluid_ns[slot] = now_ns;
     s->flow_tx_done_ns[slot] = -1;
     s->flow_start_ns[slot] = now_ns;
@@ -150,7 +152,9 @@ void m4_state_remove_flow(m4_state *s, int32_t slot)
                 break;
             }
         }
+        s->link_demand_bps[path[i]] -= s->flow_bottleneck_bps[slot];
         if (lf->count == 0) {
+            s->link_demand_bps[path[i]] = 0; /* no rounding left behind */
             m4_model_link_init(s->link_z + (size_t)path[i] * s->H, s->H);
             s->reset_links[s->num_reset_links++] = path[i];
         }
@@ -197,8 +201,13 @@ int m4_state_component(m4_state *s, const int32_t *seed_links, int32_t num_seed_
         s->comp_link_row[l] = s->comp_num_links;
         s->comp_links[s->comp_num_links++] = l;
     }
+    const int32_t num_seeds = s->comp_num_links;
     for (int32_t head = 0; head < s->comp_num_links; head++) {
-        const m4_link_flows *lf = &s->link_flows[s->comp_links[head]];
+        int32_t hl = s->comp_links[head];
+        if (s->couple_only && head >= num_seeds &&
+            !(s->link_demand_bps[hl] > s->link_bps[hl] * (1.0 + 1e-9)))
+            continue;
+        const m4_link_flows *lf = &s->link_flows[hl];
         for (int32_t k = 0; k < lf->count; k++) {
             int32_t f = lf->slots[k];
             if (s->flow_mark[f] == mark) continue;

@@ -51,6 +51,13 @@ typedef struct m4_state {
     int *pair_flow, *pair_link;    /* rows */
     int32_t comp_capacity_flows, comp_capacity_pairs;
     double *link_bps;              /* [num_links] rates for the fair shares (default 1) */
+    double *link_demand_bps;       /* [num_links] sum of its active flows' bottleneck rates */
+    /* Components through coupling links only (set by the trainer and the
+     * backend): a link whose flows' bottleneck rates add up to at most its
+     * capacity can never be the constraint of any of them, so it does not
+     * tie them together (the flow backend's rule). Its flows still list it
+     * as a node of the graph. 0 = every shared link couples. */
+    int couple_only;
     double *fair_capacity;         /* [num_links] scratch of m4_state_fair_share */
     int32_t *fair_unfrozen;
     int32_t *fair_link_offset;     /* [num_links + 1] CSR of pairs by link row */
@@ -74,7 +81,8 @@ int m4_state_add_flow(m4_state *s, int32_t slot, const int32_t *path, int32_t nu
  * (listed in reset_links). */
 void m4_state_remove_flow(m4_state *s, int32_t slot);
 /* The component reachable from these links through active flows: fills
- * comp_flows / comp_links / pairs. */
+ * comp_flows / comp_links / pairs. The seed links always spread to their
+ * flows; other links only when they couple (see couple_only). */
 int m4_state_component(m4_state *s, const int32_t *seed_links, int32_t num_seed_links);
 
 /* Link rates in bits/s for the fair shares (copied). */

@@ -101,6 +101,7 @@ static int worker_prepare(m4_trainer_worker *w, const m4_train_scenario *s)
     if (err) return err;
     w->state_ready = 1;
     if (s->link_bps && (err = m4_state_set_link_rates(&w->state, s->link_bps))) return err;
+    w->state.couple_only = 1;
     if (s->num_flows > w->dh_flows) {
         free(w->dh_flow), free(w->remaining_stamp), free(w->remaining_value);
         w->dh_flow = malloc(sizeof(float) * (size_t)s->num_flows * H);
