@@ -240,6 +240,88 @@ static void hpcc_settles_near_eta(void)
     }
 }
 
+/* ---- every setting of config.txt reaches the simulation ------------------ */
+
+/* 4 senders into one receiver of a star, 300 KB each, staggered by 2 us:
+ * returns the sum of the FCTs (ns), or -1. */
+static int64_t four_to_one_fct_sum(const m4_scenario *sc, m4_packet_stats_t *st)
+{
+    const m4_topology *t = &sc->topology;
+    tflow fl[4];
+    for (int i = 0; i < 4; i++)
+        fl[i] = (tflow){t->host_nodes[i], t->host_nodes[4], 300000, 2000 * (int64_t)i, 0, 0, 0, 0};
+    if (pd_run(sc, fl, 4, NULL, st, 0, NULL, NULL) != 0)
+        return -1;
+    int64_t sum = 0;
+    for (int i = 0; i < 4; i++) {
+        CHECK_INT_EQ(fl[i].completions, 1);
+        sum += fl[i].end - fl[i].start;
+    }
+    return sum;
+}
+
+typedef struct setting_case {
+    m4_cc_kind cc;
+    const char *name;
+    int64_t window;      /* 0: the BDP (5000 B on the star) */
+    double buffer_kb;    /* 0: 3000 */
+    int pfc;
+    void (*base)(m4_scenario *sc);   /* applied to both runs, or NULL */
+    void (*change)(m4_scenario *sc); /* applied to the second */
+} setting_case;
+
+static void set_buffer(m4_scenario *sc) { sc->config.buffer_kb = 100; }
+static void set_window(m4_scenario *sc) { sc->window_bytes = 20000; }
+static void set_pfc_off(m4_scenario *sc) { sc->config.pfc = 0; }
+static void set_dctcp_k(m4_scenario *sc) { sc->config.dctcp_k_kb = 10; }
+static void set_dcqcn_kmin(m4_scenario *sc) { sc->config.dcqcn_kmin_kb = 4; }
+static void set_dcqcn_kmax(m4_scenario *sc) { sc->config.dcqcn_kmax_kb = 30; }
+static void set_ecn_pmax(m4_scenario *sc) { sc->config.ecn_pmax = 1.0; }
+static void set_hpcc_eta(m4_scenario *sc) { sc->config.hpcc_eta = 0.7; }
+static void set_hpcc_ai(m4_scenario *sc) { sc->config.hpcc_ai_mbps = 500; }
+static void set_timely_tlow(m4_scenario *sc) { sc->config.timely_tlow_us = 5; }
+static void set_timely_thigh(m4_scenario *sc) { sc->config.timely_thigh_us = 8; }
+
+/* Each setting, changed from the fork's preset, changes the FCTs (the
+ * reference for TIMELY's Thigh is Tlow 5 us, since below Tlow Thigh is moot;
+ * ECN_KMIN/KMAX/PMAX for HPCC and TIMELY only set marks those CCs ignore, as
+ * in the fork). */
+static void every_setting_changes_the_outcome(void)
+{
+    static const setting_case cases[] = {
+        {M4_CC_DCTCP, "BUFFER_KB 100 (PFC on)", 100000, 0, 1, NULL, set_buffer},
+        {M4_CC_DCTCP, "WINDOW_BYTES 20000", 0, 0, 1, NULL, set_window},
+        {M4_CC_DCTCP, "PFC 0 (buffer 100 KB)", 100000, 100, 1, NULL, set_pfc_off},
+        {M4_CC_DCTCP, "DCTCP_K_KB 10", 0, 0, 1, NULL, set_dctcp_k},
+        {M4_CC_DCQCN, "DCQCN_KMIN_KB 4", 100000, 0, 1, NULL, set_dcqcn_kmin},
+        {M4_CC_DCQCN, "DCQCN_KMAX_KB 30", 100000, 0, 1, NULL, set_dcqcn_kmax},
+        {M4_CC_DCQCN, "ECN_PMAX 1", 100000, 0, 1, NULL, set_ecn_pmax},
+        {M4_CC_HPCC, "HPCC_ETA 0.7", 0, 0, 1, NULL, set_hpcc_eta},
+        {M4_CC_HPCC, "HPCC_AI_MBPS 500", 0, 0, 1, NULL, set_hpcc_ai},
+        {M4_CC_TIMELY, "TIMELY_TLOW_US 5", 100000, 0, 1, NULL, set_timely_tlow},
+        {M4_CC_TIMELY, "TIMELY_THIGH_US 8", 100000, 0, 1, set_timely_tlow, set_timely_thigh},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const setting_case *c = &cases[i];
+        m4_scenario *sc = pd_scenario("star:hosts=5", c->cc, c->window, c->buffer_kb, c->pfc);
+        CHECK(sc != NULL);
+        if (!sc)
+            return;
+        if (c->base)
+            c->base(sc);
+        m4_packet_stats_t st_ref, st_new;
+        int64_t ref = four_to_one_fct_sum(sc, &st_ref);
+        c->change(sc);
+        int64_t changed = four_to_one_fct_sum(sc, &st_new);
+        printf("  %s %s: FCT sum %lld ns -> %lld ns (pauses %lld -> %lld, drops %lld -> %lld)\n",
+               cc_names[c->cc], c->name, (long long)ref, (long long)changed, (long long)st_ref.pfc_pauses,
+               (long long)st_new.pfc_pauses, (long long)st_ref.drops, (long long)st_new.drops);
+        CHECK(ref > 0 && changed > 0);
+        CHECK(changed != ref);
+        pd_scenario_free(sc);
+    }
+}
+
 /* ---- incast ---------------------------------------------------------------- */
 
 static int run_incast(int pfc, double buffer_kb, m4_packet_stats_t *st, int64_t size)
@@ -479,6 +561,7 @@ static void bad_input_is_rejected(void)
 
 M4_TEST_MAIN(M4_TEST(lone_flow_matches_ideal), M4_TEST(case1_matches_ns3_per_cc),
              M4_TEST(bottleneck_shared_fairly), M4_TEST(hpcc_settles_near_eta),
+             M4_TEST(every_setting_changes_the_outcome),
              M4_TEST(incast_with_pfc_loses_nothing),
              M4_TEST(incast_without_pfc_drops_and_recovers), M4_TEST(random_workload_conserves_and_repeats),
              M4_TEST(trace_files_are_consistent), M4_TEST(bad_input_is_rejected))
