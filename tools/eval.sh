@@ -88,3 +88,4 @@ done
 mv "$tmp_table" "$table"
 cat "$table"
 echo "(errors: per-flow |slowdown_est - slowdown_packet| / slowdown_packet; times: whole runs, seconds)"
+sh "$(dirname "$0")/eval_app.sh" "$M4SIM"   # closed-loop applications (issue 6)

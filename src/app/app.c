@@ -141,7 +141,8 @@ static int add_flow_at(m4_app *app, const char *where, int64_t line, const char 
     int64_t index = app->count;
     app->flows[index] = (m4_app_flow){copy, src, dst, size_bytes, think_ns, app->num_deps,
                                       num_deps, line};
-    memcpy(app->deps + app->num_deps, deps, (size_t)num_deps * sizeof *deps);
+    if (num_deps > 0)
+        memcpy(app->deps + app->num_deps, deps, (size_t)num_deps * sizeof *deps);
     app->num_deps += num_deps;
     app->count++;
     insert_name(app, index);
