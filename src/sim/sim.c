@@ -265,7 +265,8 @@ static int deliver_completions(m4_sim *sim)
         if (c.end_ns > sim->now)
             sim->now = c.end_ns;
         if (sim->max_inflight > 0) {
-            int err = release_waiting(sim, sim->scenario->topology.host_index[f->src], c.end_ns);
+            /* now >= end_ns here; a start never goes behind the backend's clock. */
+            int err = release_waiting(sim, sim->scenario->topology.host_index[f->src], sim->now);
             if (err)
                 return err;
             f = &sim->flows[c.handle];
