@@ -1,7 +1,7 @@
 #!/bin/sh
 # make demo: generate the built-in default scenario, run it through every
 # backend built into this binary (packet, flow, m4; those that answer "not
-# built" are skipped), and compare each estimate with the packet-level ground
+# built", and m4 while no trained model exists, are skipped), and compare each estimate with the packet-level ground
 # truth when it exists (otherwise print the flow backend's slowdown summary).
 #
 #   sh tools/demo.sh BUILD/m4sim        (DEMO_OUT=dir, default BUILD/demo)
@@ -38,8 +38,8 @@ for backend in packet flow m4; do
         ran="$ran $backend"
         sed -n 's/^\(flows\|wall_s\|slowdown_mean\|slowdown_p99\) /  \1 /p' \
             "$SCENARIO/$backend/summary.txt"
-    elif grep -q "not built" "$OUT/$backend.log"; then
-        echo "  (skipped: $(grep "not built" "$OUT/$backend.log" | head -n 1))"
+    elif grep -q "not built\|no default m4 model" "$OUT/$backend.log"; then
+        echo "  (skipped: $(grep "not built\|no default m4 model" "$OUT/$backend.log" | head -n 1))"
     else
         cat "$OUT/$backend.log" >&2
         echo "demo: the $backend backend failed" >&2
