@@ -5,6 +5,10 @@
 
 #include "core/rng.h"
 
+/* tanh through one expf: glibc's tanhf goes through expm1f and was a third of
+ * the m4 backend's time; the absolute error stays near float rounding. */
+static inline float tanh_by_exp(float x) { return 2.0f / (1.0f + expf(-2.0f * x)) - 1.0f; }
+
 void m4_nn_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
                           int N, int C, int OC)
 {
@@ -51,7 +55,7 @@ void m4_nn_sigmoid_backward(float *dinp, const float *dout, const float *out, in
 
 void m4_nn_tanh_forward(float *out, const float *inp, int n)
 {
-    for (int i = 0; i < n; i++) out[i] = tanhf(inp[i]);
+    for (int i = 0; i < n; i++) out[i] = tanh_by_exp(inp[i]);
 }
 
 void m4_nn_tanh_backward(float *dinp, const float *dout, const float *out, int n)
@@ -72,7 +76,7 @@ void m4_nn_gru_forward(float *hout, float *cache, float *scratch, const float *x
         for (int k = 0; k < H; k++) {
             float r = 1.0f / (1.0f + expf(-(a[k] + b[k])));
             float z = 1.0f / (1.0f + expf(-(a[H + k] + b[H + k])));
-            float n = tanhf(a[2 * H + k] + r * b[2 * H + k]);
+            float n = tanh_by_exp(a[2 * H + k] + r * b[2 * H + k]);
             c[k] = r, c[H + k] = z, c[2 * H + k] = n, c[3 * H + k] = b[2 * H + k];
             hout[(long)i * H + k] = (1.0f - z) * n + z * h[(long)i * H + k];
         }
