@@ -109,6 +109,9 @@ install: all $(BUILD)/libm4sim.so
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/m4sim.pc
 	install -m 644 doc/m4sim.1 $(DESTDIR)$(PREFIX)/share/man/man1/m4sim.1
 
+model: all
+	sh tools/make_model.sh $(BUILD)/m4sim
+
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 fuzz:
