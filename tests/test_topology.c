@@ -181,6 +181,8 @@ static void bad_inputs_name_file_and_line(void)
     check_bad("3 1 2\n2\n0 2 10Gbps 1us 0\n1 7 10Gbps 1us 0\n", 4, "unknown node");
     check_bad("3 1 2\n2\n0 2 10Gbps 1us 0\nx 2 10Gbps 1us 0\n", 4, "bad node id");
     check_bad("3 2 2\n2 2\n0 2 10Gbps 1us 0\n1 2 10Gbps 1us 0\n", 2, "duplicate switch");
+    /* a huge link count on a short file: an error, not a 3 GB allocation (found by fuzz_topology) */
+    check_bad("20 2 100000000\n18 19\n0 18 10Gbps 1us 0\n", 4, "1 links, header says 100000000");
     check_bad("3 1 2\n2\n0 0 10Gbps 1us 0\n1 2 10Gbps 1us 0\n", 3, "self loop");
     check_bad("3 1 2\n2\n0 2 0Gbps 1us 0\n1 2 10Gbps 1us 0\n", 3, "bad rate");
     check_bad("3 1 2\n2\n0 2 -1Gbps 1us 0\n1 2 10Gbps 1us 0\n", 3, "bad rate");

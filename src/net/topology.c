@@ -144,7 +144,10 @@ int m4_topology_read(m4_topology *t, const char *path)
         goto fail;
     }
     t->is_switch = calloc((size_t)t->num_nodes, 1);
-    t->links = calloc((size_t)(t->num_links > 0 ? t->num_links : 1), sizeof(m4_link));
+    /* The link array grows with the lines actually present, so a huge count
+     * on a short file costs nothing (found by fuzz_topology). */
+    int32_t link_capacity = t->num_links < 1024 ? (t->num_links > 0 ? t->num_links : 1) : 1024;
+    t->links = calloc((size_t)link_capacity, sizeof(m4_link));
     if (!t->is_switch || !t->links) {
         err = m4_error_set(M4_ENOMEM, "%s: out of memory", path);
         goto fail;
@@ -208,6 +211,17 @@ int m4_topology_read(m4_topology *t, const char *path)
             err = m4_error_set(M4_EPARSE, "%s:%" PRId64 ": %d links, header says %d", path,
                                r.line_number + 1, i, t->num_links);
             goto fail;
+        }
+        if (i == link_capacity) {
+            int64_t grown = 2 * (int64_t)link_capacity;
+            if (grown > t->num_links) grown = t->num_links;
+            m4_link *links = realloc(t->links, sizeof(m4_link) * (size_t)grown);
+            if (!links) {
+                err = m4_error_set(M4_ENOMEM, "%s: out of memory for %" PRId64 " links", path, grown);
+                goto fail;
+            }
+            t->links = links;
+            link_capacity = (int32_t)grown;
         }
         nf = m4_split_fields(line, fields, 5);
         if (nf != 5) {
