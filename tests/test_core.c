@@ -117,6 +117,25 @@ static void npy_round_trip(void)
     fputs("not numpy", f);
     fclose(f);
     CHECK(m4_npy_read(path, &a) == M4_EFORMAT);
+    /* Forged shapes: one whose product overflows int64, one far larger than
+     * the file, one just one element short; each a clean error before any
+     * allocation of that size. */
+    static const char *shapes[] = {"(4611686018427387904, 4)", "(1000000000000,)", "(3,)"};
+    for (int k = 0; k < 3; k++) {
+        char header[128];
+        int n = snprintf(header, sizeof header, "{'descr': '<i8', 'fortran_order': False, 'shape': %s, }\n",
+                         shapes[k]);
+        f = fopen(path, "wb");
+        fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+        fputc(n & 0xff, f);
+        fputc(n >> 8, f);
+        fwrite(header, 1, (size_t)n, f);
+        fwrite(ints, sizeof ints, 1, f); /* 2 elements */
+        fclose(f);
+        CHECK(m4_npy_read(path, &a) == M4_EFORMAT);
+        CHECK(strstr(m4_last_error(), "shorter than its shape") != NULL);
+        CHECK(a.data == NULL);
+    }
     remove(path);
 }
 

@@ -126,12 +126,32 @@ int m4_npy_read(const char *path, m4_npy_array *out)
     header[header_length] = '\0';
     if ((err = parse_header(path, header, out)))
         goto done;
-    int64_t count = m4_npy_count(out);
-    size_t bytes = (size_t)count * m4_npy_dtype_size(out->dtype);
-    if (count < 0 || count > (int64_t)1 << 36) {
-        err = m4_error_set(M4_EFORMAT, "%s: npy array too large", path);
+    /* The shape must fit what the file holds: checked before the product can
+     * overflow and before allocating, so a forged header costs nothing. */
+    long data_start = ftell(f);
+    long file_end = -1;
+    if (data_start >= 0 && fseek(f, 0, SEEK_END) == 0)
+        file_end = ftell(f);
+    if (file_end < 0 || fseek(f, data_start, SEEK_SET) != 0) {
+        err = m4_error_set(M4_EIO, "%s: cannot measure the file", path);
         goto done;
     }
+    int64_t available = (int64_t)(file_end - data_start) / (int64_t)m4_npy_dtype_size(out->dtype);
+    int64_t count = 1;
+    for (int i = 0; i < out->ndim; i++) {
+        if (out->shape[i] == 0) {
+            count = 0;
+            break;
+        }
+    }
+    for (int i = 0; i < out->ndim && count > 0; i++) {
+        if (out->shape[i] > available / count) {
+            err = m4_error_set(M4_EFORMAT, "%s: npy data shorter than its shape", path);
+            goto done;
+        }
+        count *= out->shape[i];
+    }
+    size_t bytes = (size_t)count * m4_npy_dtype_size(out->dtype);
     out->data = malloc(bytes ? bytes : 1);
     if (!out->data) {
         err = M4_ENOMEM;
