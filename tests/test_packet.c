@@ -111,6 +111,10 @@ static int32_t host_link(const m4_topology *t, int32_t host, int outgoing)
 typedef struct bn_result {
     double busy, jain, qmean; /* over the backlogged interval */
     int64_t qmax;
+    /* queue over the second half of it, past the start-up transient (flows
+     * start at line rate: with a large window the queue first fills) */
+    double late_qmean;
+    int64_t late_qmin, late_qmax;
     m4_packet_stats_t st;
 } bn_result;
 
@@ -165,6 +169,22 @@ static int bottleneck_run(m4_scenario *sc, int n, bn_result *r)
     }
     r->jain = sum * sum / (n * sum_sq);
     r->qmean = qsum / qn;
+    int64_t half = (o.t[a] + o.t[b]) / 2;
+    double late_sum = 0;
+    int late_n = 0;
+    r->late_qmin = INT64_MAX;
+    r->late_qmax = 0;
+    for (int k = a; k <= b; k++) {
+        if (o.t[k] < half)
+            continue;
+        late_sum += (double)o.q[k];
+        late_n++;
+        if (o.q[k] < r->late_qmin)
+            r->late_qmin = o.q[k];
+        if (o.q[k] > r->late_qmax)
+            r->late_qmax = o.q[k];
+    }
+    r->late_qmean = late_n ? late_sum / late_n : 0;
     return 0;
 }
 
@@ -196,12 +216,17 @@ static void bottleneck_shared_fairly(void)
                 /* near-empty queue: under 7 full packets at every N */
                 CHECK(r.qmean < 7500);
             } else if (cc == M4_CC_DCTCP) {
-                /* The queue oscillates around K: it crosses K, and its mean stays
-                 * within a few K (the fork's AI of 615 Mb/s per flow per window
-                 * pushes it above K as N grows). */
+                /* Past the start-up transient the queue oscillates around K:
+                 * it goes below and above K every time, and its mean stays
+                 * within [0.5 K, 2.5 K] (measured 1.5, 2.0 and 1.16 K for N = 2,
+                 * 4, 8: with few flows each cut of the fork's rate-based DCTCP
+                 * drains the queue and its 615 Mb/s AI per window refills it
+                 * well past K, a sawtooth from 0 to 3.5 K). */
                 double k = sc->config.dctcp_k_kb * 1000;
-                CHECK(r.qmax > k);
-                CHECK(r.qmean > 0.5 * k && r.qmean < 4 * k);
+                printf("    second half: queue mean %.0f B, min %lld, max %lld (K %.0f B)\n", r.late_qmean,
+                       (long long)r.late_qmin, (long long)r.late_qmax, k);
+                CHECK(r.late_qmin < k && r.late_qmax > k);
+                CHECK(r.late_qmean > 0.5 * k && r.late_qmean < 2.5 * k);
             }
             pd_scenario_free(sc);
         }
