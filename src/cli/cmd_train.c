@@ -34,7 +34,7 @@ static const char *const usage =
     "  --gnn G             [64] graph layer width (paper: 300)\n"
     "  --mlp M             [100] hidden width of the slowdown MLP\n"
     "  --epochs N          [40] at most N epochs\n"
-    "  --lr X              [0.001] initial learning rate\n"
+    "  --lr X              [0.0003] initial learning rate\n"
     "  --seed S            [1] seed of initialisation, split and sampling\n"
     "  --resume            continue from MODEL.ckpt if it exists\n"
     "  --threads T         [2] samples processed in parallel (results depend on T)\n"
@@ -43,6 +43,8 @@ static const char *const usage =
     "  --window W          [128] events per back-propagation window\n"
     "  --sample-events N   [384] events with gradient per sample\n"
     "  --burn-in N         [128] forward-only events before them\n"
+    "  --uniform-fraction X [0.5] share of samples started uniformly over all events\n"
+    "                      instead of balanced over busy-period length\n"
     "  --val-fraction X    [0.05] scenarios held out for validation\n"
     "  --val-samples N     [64] validation samples (fixed positions)\n"
     "  --patience N        [5] plateau patience in epochs\n"
@@ -147,6 +149,8 @@ int m4_cmd_train(int argc, char **argv)
         else if (!strcmp(a, "--max-scenarios")) rc = parse_int(a, v, 2, 100000000, &o.max_scenarios);
         else if (!strcmp(a, "--lr")) {
             if (!(rc = parse_float(a, v, 1e-8, 1.0, &x))) o.lr = (float)x;
+        } else if (!strcmp(a, "--uniform-fraction")) {
+            if (!(rc = parse_float(a, v, 0, 1, &x))) o.uniform_fraction = (float)x;
         } else if (!strcmp(a, "--val-fraction")) {
             if (!(rc = parse_float(a, v, 1e-6, 0.9, &x))) o.val_fraction = (float)x;
         } else if (!strcmp(a, "--time-limit")) {

@@ -18,7 +18,7 @@ void m4_train_options_default(m4_train_options *o)
     memset(o, 0, sizeof *o);
     m4_model_dims_default(&o->dims);
     o->epochs = 40;
-    o->lr = 1e-3f;
+    o->lr = 3e-4f;
     o->weight_decay = 0.0f;
     o->clip_norm = 1.0f;
     o->seed = 1;
@@ -28,6 +28,7 @@ void m4_train_options_default(m4_train_options *o)
     o->window_events = 128;
     o->sample_events = 384;
     o->burn_in_events = 128;
+    o->uniform_fraction = 0.5f;
     o->val_fraction = 0.05f;
     o->val_samples = 64;
     o->plateau_patience = 5;
@@ -439,6 +440,11 @@ done:
 
 static sample_pos draw_sample(const trainer *tr, m4_rng *rng)
 {
+    if (m4_rng_uniform(rng) < tr->o->uniform_fraction) {
+        int32_t id = tr->train_ids[m4_rng_below(rng, (uint64_t)tr->num_train)];
+        int64_t span = tr->scenarios[id].num_events - tr->o->sample_events / 2;
+        return (sample_pos){id, span > 0 ? (int64_t)m4_rng_below(rng, (uint64_t)span) : 0};
+    }
     int classes[SIZE_CLASSES], n = 0;
     for (int c = 0; c < SIZE_CLASSES; c++)
         if (tr->class_count[c]) classes[n++] = c;

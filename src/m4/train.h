@@ -8,7 +8,10 @@
  * state is carried from one window to the next without gradient). Starts are
  * drawn balanced over busy-period length: a busy period is picked by first
  * drawing a size class (log2 of its flow count) uniformly among the classes
- * present, then a period of that class, then a start inside it.
+ * present, then a period of that class, then a start inside it; a share
+ * uniform_fraction of the samples instead starts anywhere (a scenario, then
+ * an event, uniformly), so the long congested periods that dominate a
+ * closed-loop run are not underweighted.
  *
  * Loss of a sample = mean over every (event, updated flow) of
  * |slowdown_hat / slowdown - 1| + 0.1 x mean L1 of the remaining-fraction
@@ -37,6 +40,8 @@ typedef struct m4_train_options {
     int window_events;      /* truncated BPTT window */
     int sample_events;      /* events with gradient per sample */
     int burn_in_events;     /* forward-only events before them */
+    float uniform_fraction; /* share of samples started uniformly over all events
+                               (the rest balanced over busy-period length) */
     float val_fraction;     /* scenarios held out for validation */
     int val_samples;        /* validation samples (fixed positions) */
     int plateau_patience;   /* epochs without improvement before lr x0.2 */
