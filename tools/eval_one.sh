@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC3013  # [ -nt ]: dash, bash and busybox sh have it
 # One scenario of make eval (called by tools/eval.sh, EVAL_JOBS of them at a
 # time): generate it (unless DIR already holds it with the same gen options)
 # and run the packet, flow and m4 backends on it.

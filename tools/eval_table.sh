@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2046  # set -- $(...) splits numbers on purpose
 # The table and plots of make eval, from the scenario directories that
 # tools/eval_one.sh filled (called by tools/eval.sh; rerunnable on its own).
 #
@@ -54,7 +55,7 @@ tmp="$table.tmp"
         cpu_spd m4_rss_mb
 } > "$tmp"
 : > "$P/complete.txt"
-while read -r name topo workload cc load sigma flows seed; do
+while read -r name _ _ _ _ _ flows _; do
     [ -n "$name" ] || continue
     d="$OUT/$name"
     row_fm=n/a row_fp=n/a row_mm=n/a row_mp=n/a
@@ -109,7 +110,7 @@ if [ "$ncomp" -gt 0 ]; then
              "mean over scenarios: mean $(r "$s_mm" "$s_fm"), p90 $(r "$s_mp" "$s_fp")" \
              "(target: <= 0.5 each)"
         awk '$1 ~ /^s1024/ { n++; pw += $7; mw += $9; pc += $10; mc += $11 }
-             END { if (n) printf "1024-host scenarios (%d): packet %.1f s, m4 %.1f s wall (speedup %.0fx), CPU %.1f s vs %.2f s (speedup %.0fx); target >= 100x\n",
+             END { if (n) printf "1024-host scenarios (%d): packet %.1f s, m4 %.1f s wall (speedup %.1fx), CPU %.1f s vs %.2f s (speedup %.1fx); target >= 100x\n",
                    n, pw, mw, (mw > 0 ? pw / mw : 0), pc, mc, pc / (mc < 0.01 ? 0.01 : mc) }' "$P/complete.txt"
     } >> "$tmp"
 else
