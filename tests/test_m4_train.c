@@ -517,6 +517,7 @@ static void toy_pipeline(void)
 {
     if (!make_data()) {
         CHECK(0);
+        if (scratch[strlen(scratch) - 1] != 'X') sh("rm -rf '%s'", scratch);
         return;
     }
     CHECK_INT_EQ(train("a.m4", "--epochs 3 --threads 2"), 0);
