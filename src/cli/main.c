@@ -62,7 +62,9 @@ int m4_cli_usage_error(const char *command, const char *fmt, ...)
  * to its SSE3 "Prescott" kernels, 2-3x slower on the model's products
  * (bench/nn.sh). The kernels are chosen when the library loads, before main,
  * so pick the right ones and start again; OPENBLAS_CORETYPE set by the user
- * always wins. Only speed changes, never the meaning of a result. */
+ * always wins. Kernels of another CPU type round float sums differently, so
+ * m4 results can differ in the last nanosecond between a program that keeps
+ * the fallback and this CLI; runs of the CLI on one machine stay identical. */
 static void prefer_native_blas_kernels(char **argv)
 {
     if (getenv("OPENBLAS_CORETYPE")) return;
