@@ -14,7 +14,7 @@ out=build-fuzz
 flags="-g -O1 -std=c17 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -Iinclude -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread"
 mkdir -p "$out/obj" "$out/corpus"
 objs=""
-for src in $(ls src/core/*.c src/net/*.c src/workload/*.c src/sim/*.c src/flow/*.c src/packet/*.c src/packet/cc/*.c src/nn/*.c src/m4/*.c 2>/dev/null); do
+for src in $(ls src/core/*.c src/net/*.c src/workload/*.c src/sim/*.c src/flow/*.c src/packet/*.c src/packet/cc/*.c src/nn/*.c src/m4/*.c src/app/*.c 2>/dev/null); do
     obj="$out/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
     if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find src -name '*.h' -newer "$obj" | head -1)" ]; then
         clang $flags -c "$src" -o "$obj"
@@ -34,6 +34,7 @@ for target in $targets; do
         done ;;
     fuzz_flows) printf '2\n0 1 3 100 2699 1.0\n1 2 3 100 41610 1.000245319\n' >"$out/corpus/$name/seed" ;;
     fuzz_config) printf 'CC hpcc\nHPCC_ETA 0.9\nWINDOW_BYTES 15000\n' >"$out/corpus/$name/seed" ;;
+    fuzz_app) cp examples/apps/*.txt "$out/corpus/$name/" 2>/dev/null || true ;;
     esac
     echo "== $name for ${seconds}s"
     if ! (cd "$out" && "./$name" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=4096 \

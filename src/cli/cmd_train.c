@@ -51,6 +51,8 @@ static const char *const usage =
     "  --early-stop N      [12] stop after N epochs without improvement (0 = never)\n"
     "  --max-scenarios N   [all] use only the first N scenarios\n"
     "  --time-limit S      [none] stop after the epoch that passes S seconds\n"
+    "  --shrink X          [1] scale the learned correction of flowSim's slowdown in the\n"
+    "                      final MODEL by X (0..1; MODEL.ckpt keeps the trained weights)\n"
     "  --plot FILE.png     draw the loss curves from MODEL.log.txt at the end (gnuplot)\n"
     "\n"
     "Progress goes to stderr. exit status: 0 success, 2 bad input, 1 other failure\n";
@@ -151,6 +153,8 @@ int m4_cmd_train(int argc, char **argv)
             if (!(rc = parse_float(a, v, 1e-8, 1.0, &x))) o.lr = (float)x;
         } else if (!strcmp(a, "--uniform-fraction")) {
             if (!(rc = parse_float(a, v, 0, 1, &x))) o.uniform_fraction = (float)x;
+        } else if (!strcmp(a, "--shrink")) {
+            if (!(rc = parse_float(a, v, 0, 1, &x))) o.shrink = (float)x;
         } else if (!strcmp(a, "--val-fraction")) {
             if (!(rc = parse_float(a, v, 1e-6, 0.9, &x))) o.val_fraction = (float)x;
         } else if (!strcmp(a, "--time-limit")) {

@@ -128,6 +128,12 @@ void m4_model_free(m4_model *m)
     memset(m, 0, sizeof *m);
 }
 
+void m4_model_shrink(m4_model *m, float factor)
+{
+    for (int i = 0; i < m->dims.mlp_hidden; i++) m->w.slowdown.w2[i] *= factor;
+    m->w.slowdown.b2[0] *= factor;
+}
+
 void m4_model_flow_init(float *h, int H, int64_t size_bytes, int path_length)
 {
     memset(h, 0, (size_t)H * sizeof *h);

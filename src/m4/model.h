@@ -76,6 +76,14 @@ int m4_model_save(const m4_model *m, const char *path);
  * model of this version. */
 int m4_model_load(m4_model *m, const char *path);
 
+/* Scale the learned correction of flowSim's slowdown by a factor:
+ * slowdown = base x (1 + factor x MLP), by scaling the MLP's last layer.
+ * Teacher-forced training learns the correction on ground-truth event times;
+ * in a closed loop the errors of the correction feed back through the event
+ * times, and a factor below 1 chosen on held-out scenarios trades some of
+ * the correction for stability. */
+void m4_model_shrink(m4_model *m, float factor);
+
 /* Initial states (DESIGN.md 8): flow [1, 0, log2(size/1000 + 1), path length, 0...],
  * link [0, 1, 1, 0...]. */
 void m4_model_flow_init(float *h, int H, int64_t size_bytes, int path_length);

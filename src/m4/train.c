@@ -29,6 +29,7 @@ void m4_train_options_default(m4_train_options *o)
     o->sample_events = 384;
     o->burn_in_events = 128;
     o->uniform_fraction = 0.5f;
+    o->shrink = 1.0f;
     o->val_fraction = 0.05f;
     o->val_samples = 64;
     o->plateau_patience = 5;
@@ -768,6 +769,14 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
             if (o->log) fprintf(o->log, "train: time limit reached after epoch %d\n", epoch);
             break;
         }
+    }
+    if (!err && o->shrink != 1.0f) {
+        m4_model best;
+        if ((err = m4_model_load(&best, model_path))) goto done;
+        m4_model_shrink(&best, o->shrink);
+        err = m4_model_save(&best, model_path);
+        m4_model_free(&best);
+        if (!err && o->log) fprintf(o->log, "train: learned correction scaled by %g in %s\n", o->shrink, model_path);
     }
 done:
     for (int t = 0; t < 64; t++) {

@@ -49,6 +49,8 @@ typedef struct m4_train_options {
     int max_scenarios;      /* 0 = all */
     int resume;             /* continue from MODEL.ckpt when present */
     double time_limit_s;    /* stop after the epoch that crosses it, 0 = none */
+    float shrink;           /* scale of the learned correction in the final model
+                               file (1 = as trained; see m4_model_shrink) */
     FILE *log;              /* progress (NULL = silent) */
 } m4_train_options;
 
