@@ -15,9 +15,12 @@ static char scratch[] = "/tmp/m4sim-test-workload-XXXXXX";
 static const char *write_temp(const char *name, const char *text)
 {
     static char buffers[4][512];
-    static int next;
-    if (scratch[sizeof scratch - 2] == 'X' && !mkdtemp(scratch))
-        return "/nonexistent";
+    static int next, made;
+    /* A flag, not a look at the template: mkdtemp's random suffix may end in 'X'. */
+    if (!made) {
+        if (!mkdtemp(scratch)) return "/nonexistent";
+        made = 1;
+    }
     char *p = buffers[next++ % 4];
     snprintf(p, 512, "%s/%s", scratch, name);
     FILE *f = fopen(p, "w");
