@@ -93,6 +93,20 @@ void m4_trainer_worker_free(m4_trainer_worker *w)
     free(w);
 }
 
+/* Per-row gradient (H floats), target stamp and target value for n rows. */
+static int grow_rows(float **grad, int64_t **stamp, float **value, int32_t *have, int32_t n, int H)
+{
+    if (n <= *have) return M4_OK;
+    free(*grad), free(*stamp), free(*value);
+    *grad = malloc(sizeof(float) * (size_t)n * H);
+    *stamp = malloc(sizeof(int64_t) * (size_t)n);
+    *value = malloc(sizeof(float) * (size_t)n);
+    *have = 0;
+    if (!*grad || !*stamp || !*value) return M4_ENOMEM;
+    *have = n;
+    return M4_OK;
+}
+
 /* A fresh state sized for the scenario, and per-flow/link scratch. */
 static int worker_prepare(m4_trainer_worker *w, const m4_train_scenario *s)
 {
@@ -104,22 +118,11 @@ static int worker_prepare(m4_trainer_worker *w, const m4_train_scenario *s)
     w->state_ready = 1;
     if (s->link_bps && (err = m4_state_set_link_rates(&w->state, s->link_bps))) return err;
     w->state.couple_only = 1;
-    if (s->num_flows > w->dh_flows) {
-        free(w->dh_flow), free(w->remaining_stamp), free(w->remaining_value);
-        w->dh_flow = malloc(sizeof(float) * (size_t)s->num_flows * H);
-        w->remaining_stamp = malloc(sizeof(int64_t) * (size_t)s->num_flows);
-        w->remaining_value = malloc(sizeof(float) * (size_t)s->num_flows);
-        if (!w->dh_flow || !w->remaining_stamp || !w->remaining_value) return M4_ENOMEM;
-        w->dh_flows = s->num_flows;
-    }
-    if (s->num_links > w->dz_links) {
-        free(w->dz_link), free(w->queue_stamp), free(w->queue_value);
-        w->dz_link = malloc(sizeof(float) * (size_t)s->num_links * H);
-        w->queue_stamp = malloc(sizeof(int64_t) * (size_t)s->num_links);
-        w->queue_value = malloc(sizeof(float) * (size_t)s->num_links);
-        if (!w->dz_link || !w->queue_stamp || !w->queue_value) return M4_ENOMEM;
-        w->dz_links = s->num_links;
-    }
+    if ((err = grow_rows(&w->dh_flow, &w->remaining_stamp, &w->remaining_value, &w->dh_flows,
+                         s->num_flows, H)) ||
+        (err = grow_rows(&w->dz_link, &w->queue_stamp, &w->queue_value, &w->dz_links,
+                         s->num_links, H)))
+        return err;
     for (int32_t i = 0; i < s->num_flows; i++) w->remaining_stamp[i] = -1;
     for (int32_t i = 0; i < s->num_links; i++) w->queue_stamp[i] = -1;
     return M4_OK;

@@ -15,7 +15,9 @@
  *
  * Loss of a sample = mean over every (event, updated flow) of
  * |slowdown_hat / slowdown - 1| + 0.1 x mean L1 of the remaining-fraction
- * head + 0.1 x mean L1 of the queue head (cube root of KB). Samples of a
+ * head + 0.1 x mean L1 of the queue head (cube root of KB); with several
+ * windows the gradient is the mean of each window's own normalised loss,
+ * while the logged losses pool the terms of all windows. Samples of a
  * batch are spread over the threads; their gradients are summed in a fixed
  * order, so a run is reproducible for a given seed and thread count. */
 #ifndef M4_M4_TRAIN_H
