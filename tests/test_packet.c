@@ -563,7 +563,7 @@ static void bad_input_is_rejected(void)
     sc->topology.links[0].rate_bps = 10e9;
     CHECK_INT_EQ(m4_packet_backend.create(&st, sc, NULL), 0);
     int32_t path[2] = {0, 0};
-    m4_flow_start fs = {0, 0, 0, 1, 1000, 0, path, 2, 1000};
+    m4_flow_start fs = {0, 0, 0, 1, 1000, 0, path, 2, 1000, 3};
     CHECK_INT_EQ(m4_packet_backend.add_flow(st, &fs), M4_EINVAL); /* broken path */
     path[1] = 99;
     CHECK_INT_EQ(m4_packet_backend.add_flow(st, &fs), M4_EINVAL);

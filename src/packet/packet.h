@@ -6,6 +6,12 @@
 
 #include <stdint.h>
 
+/* Output queues per switch port, served in strict priority (highest first).
+ * The top one carries ACK/NACK/PFC (and the ACKs of DCTCP and TIMELY); data
+ * of a flow with pg p goes in queue p, so a flow's pg must be 0..6. */
+#define M4_PACKET_PRIORITIES 8
+#define M4_PACKET_CTRL_PRIORITY 7
+
 typedef struct m4_packet_stats_t {
     int64_t events;          /* events processed */
     int64_t data_packets;    /* data packets sent by NICs (retransmissions included) */
@@ -19,6 +25,11 @@ typedef struct m4_packet_stats_t {
 } m4_packet_stats_t;
 
 int m4_packet_stats(const void *state, m4_packet_stats_t *out);
+/* Bytes queued in one priority queue of a port's egress (-1 for bad ids). */
+int64_t m4_packet_queue_prio_bytes(const void *state, int32_t dlink, int prio);
+/* Priorities (bit q = priority q) the sender of a directed link holds back
+ * because the switch it leads into sent PFC PAUSE frames; -1 for a bad id. */
+int64_t m4_packet_paused_mask(const void *state, int32_t dlink);
 /* Bytes queued at the egress port of a directed link (all priorities), and
  * bytes that port has sent so far; -1 for a bad link id. */
 int64_t m4_packet_queue_bytes(const void *state, int32_t dlink);

@@ -4,9 +4,14 @@
  * Hosts: one queue pair per flow, paced at the CC rate, window = the scenario's
  * window scaled by rate/line rate, round-robin among eligible flows, ACK per
  * packet (ECN echo, INT, timestamp), NACK + go-back-N on a sequence gap.
- * Switches: output queues (control and data priority), one shared buffer per
- * switch with dynamic thresholds, per-ingress PFC with headroom, ECN marking
- * and INT stamping at dequeue. Packets travel the path the driver routed.
+ * Switches: 8 strict-priority output queues per port (7 = ACK/NACK/PFC and
+ * the ACKs of DCTCP/TIMELY; 0..6 = data of flows with that pg, plus the ACKs
+ * of DCQCN/HPCC, which share their flow's data queue), one shared buffer per
+ * switch with dynamic thresholds, PFC accounted and paused per (ingress port,
+ * priority) with headroom per port, ECN marking from the egress queue's own
+ * length and INT stamping (all queues of the port) at dequeue. A flow's pg
+ * must be 0..6: 7 is reserved for control, and add_flow rejects the rest.
+ * Packets travel the path the driver routed.
  *
  * Events are (time, insertion order) in one heap; the payload packs an index
  * and an event kind. Packets live in a pool with a free list, so the steady
@@ -22,13 +27,15 @@
 #include "core/textio.h"
 #include "packet/cc/cc.h"
 #include "packet/event_heap.h"
+#include "packet/packet.h"
 #include "packet/trace.h"
 #include "sim/sim.h"
 
 enum { EV_PORT_FREE, EV_ARRIVE, EV_NIC_WAKE, EV_CC_TIMER, EV_RTO, EV_PAUSE_END, EV_SAMPLE };
 #define EV_BITS 3
 enum { PK_DATA, PK_ACK, PK_NACK, PK_PAUSE, PK_RESUME };
-enum { PRIO_CTRL = 0, PRIO_DATA = 1 };
+#define NPRIO M4_PACKET_PRIORITIES
+#define PRIO_CTRL M4_PACKET_CTRL_PRIORITY
 
 #define NACK_INTERVAL_NS 500000     /* NACK resend suppression */
 #define PFC_FRAME_BYTES 64
@@ -41,7 +48,8 @@ typedef struct packet {
     int32_t next;       /* queue link / free list */
     int32_t flow;       /* flow slot */
     uint32_t gen;       /* slot generation: stale packets are discarded */
-    uint8_t kind, hop, ecn, num_int, in_headroom, prio;
+    uint8_t kind, hop, ecn, num_int, in_headroom, prio; /* prio: queue (and PFC class) at switches */
+    uint8_t pfc_prio;   /* PFC frames: the priority paused or resumed */
     int32_t size;       /* bytes on the wire */
     int32_t payload;
     int32_t dlink;      /* link it is on / queued for */
@@ -53,30 +61,43 @@ typedef struct packet {
 } packet;
 
 typedef struct port {
-    int32_t head[2], tail[2];
-    int64_t qbytes[2];
+    /* hot: every kick and transmission */
+    int64_t busy_until;    /* the port serialises a packet until then */
+    uint32_t nonempty;     /* bit q: queue q holds packets */
+    uint32_t paused;       /* bit q: priority q paused by the downstream's PFC */
+    int free_pending;      /* an EV_PORT_FREE is scheduled at busy_until */
+    int from_switch, to_switch;
+    int32_t num_flows;
+    int64_t qtotal;        /* bytes in all queues */
     int64_t tx_bytes;
-    int64_t paused_until;  /* data priority paused while > now */
-    int64_t wake_at;       /* host NIC pacing wake-up already scheduled */
     double rate_bps;
     int64_t delay_ns;
     int64_t kmin, kmax;    /* ECN thresholds in bytes at this port's rate */
-    int64_t busy_until;    /* the port serialises a packet until then */
-    int free_pending;      /* an EV_PORT_FREE is scheduled at busy_until */
-    int from_switch, to_switch;
+    int64_t wake_at;       /* host NIC pacing wake-up already scheduled */
     /* host NIC: its flows in round-robin order */
     int32_t *flows;
-    int32_t num_flows, flow_capacity, rr;
+    int32_t flow_capacity, rr;
+    int32_t head[NPRIO], tail[NPRIO];
+    int64_t qbytes[NPRIO];
     /* ingress accounting at the switch this link leads into */
-    int64_t in_shared, in_hdrm, headroom, pause_sent_at;
-    int pause_sent;
+    uint32_t pause_sent;   /* bit q: PAUSE for priority q sent upstream */
+    int64_t headroom;
 } port;
+
+/* PFC accounting per (ingress link, priority) at the switch the link leads
+ * into, in its own array (one cache line per link) to keep ports small.
+ * Bytes fit in 32 bits: packet_create caps BUFFER_KB at 2000000 (config.txt
+ * at 100000), and neither the shared part nor the headroom exceeds it. */
+typedef struct ingress {
+    int32_t shared[NPRIO], hdrm[NPRIO];
+} ingress;
 
 typedef struct flow {
     int64_t handle, size, start;
     int32_t path[M4_MAX_HOPS];
     int32_t hops;
     uint32_t gen;
+    int prio;           /* data priority (pg), 0..6 */
     int live, rx_done, tx_done;
     int64_t snd_nxt, snd_una, rcv_nxt, next_avail;
     int64_t nack_seq, nack_until;
@@ -99,6 +120,7 @@ typedef struct pkt_sim {
     m4_rng rng;
     int err;
     port *ports;
+    ingress *ing;           /* per directed link */
     int32_t num_dlinks;
     m4_cc_params *ccp;      /* per directed link (used for host NIC links) */
     int64_t *sw_shared, *sw_pool, *sw_buffer;
@@ -230,15 +252,20 @@ static void queue_push(pkt_sim *s, port *pt, int prio, int32_t i)
         pt->head[prio] = i;
     pt->tail[prio] = i;
     pt->qbytes[prio] += p->size;
+    pt->qtotal += p->size;
+    pt->nonempty |= 1u << prio;
 }
 
 static int32_t queue_pop(pkt_sim *s, port *pt, int prio)
 {
     int32_t i = pt->head[prio];
     pt->head[prio] = s->pkts[i].next;
-    if (pt->head[prio] < 0)
+    if (pt->head[prio] < 0) {
         pt->tail[prio] = -1;
+        pt->nonempty &= ~(1u << prio);
+    }
     pt->qbytes[prio] -= s->pkts[i].size;
+    pt->qtotal -= s->pkts[i].size;
     return i;
 }
 
@@ -274,7 +301,7 @@ static int64_t pfc_threshold(const pkt_sim *s, int32_t sw)
     return thr > 0 ? thr : 0;
 }
 
-static void send_pfc(pkt_sim *s, int32_t in_dlink, int kind)
+static void send_pfc(pkt_sim *s, int32_t in_dlink, int kind, int prio)
 {
     int32_t i = pkt_alloc(s);
     if (i < 0)
@@ -285,6 +312,7 @@ static void send_pfc(pkt_sim *s, int32_t in_dlink, int kind)
     p->gen = 0;
     p->size = PFC_FRAME_BYTES;
     p->prio = PRIO_CTRL;
+    p->pfc_prio = (uint8_t)prio;
     p->target = in_dlink;
     p->dlink = in_dlink ^ 1;
     queue_push(s, &s->ports[in_dlink ^ 1], PRIO_CTRL, i);
@@ -296,32 +324,33 @@ static void send_pfc(pkt_sim *s, int32_t in_dlink, int kind)
 static int switch_admit(pkt_sim *s, int32_t sw, int32_t in_dlink, int32_t e, packet *p)
 {
     port *in = &s->ports[in_dlink];
+    ingress *ig = &s->ing[in_dlink];
+    int q = p->prio;
     int64_t thr = pfc_threshold(s, sw);
     if (s->pfc) {
-        if (p->size + in->in_hdrm > in->headroom && p->size + in->in_shared > thr)
+        if (p->size + ig->hdrm[q] > in->headroom && p->size + ig->shared[q] > thr)
             return 0;
-        if (in->in_shared + p->size > thr) {
-            in->in_hdrm += p->size;
+        if (ig->shared[q] + p->size > thr) {
+            ig->hdrm[q] += p->size;
             p->in_headroom = 1;
         } else {
-            in->in_shared += p->size;
+            ig->shared[q] += p->size;
             s->sw_shared[sw] += p->size;
         }
     } else {
-        if (s->sw_shared[sw] + p->size > s->sw_pool[sw] || s->ports[e].qbytes[PRIO_DATA] + p->size > thr)
+        if (s->sw_shared[sw] + p->size > s->sw_pool[sw] || s->ports[e].qbytes[q] + p->size > thr)
             return 0;
-        in->in_shared += p->size;
+        ig->shared[q] += p->size;
         s->sw_shared[sw] += p->size;
     }
     p->in_dlink = in_dlink;
     int64_t used = s->sw_shared[sw];
     if (used > s->max_sw_bytes)
         s->max_sw_bytes = used;
-    if (s->pfc && !in->pause_sent && (in->in_hdrm > 0 || in->in_shared >= pfc_threshold(s, sw))) {
-        in->pause_sent = 1;
-        in->pause_sent_at = s->now;
+    if (s->pfc && !(in->pause_sent >> q & 1) && (ig->hdrm[q] > 0 || ig->shared[q] >= pfc_threshold(s, sw))) {
+        in->pause_sent |= 1u << q;
         s->pauses++;
-        send_pfc(s, in_dlink, PK_PAUSE);
+        send_pfc(s, in_dlink, PK_PAUSE, q);
     }
     return 1;
 }
@@ -332,19 +361,21 @@ static void switch_release(pkt_sim *s, packet *p)
     if (in_dlink < 0)
         return;
     port *in = &s->ports[in_dlink];
+    ingress *ig = &s->ing[in_dlink];
     int32_t sw = m4_dlink_to(s->t, in_dlink);
+    int q = p->prio;
     if (p->in_headroom) {
-        in->in_hdrm -= p->size;
+        ig->hdrm[q] -= p->size;
     } else {
-        in->in_shared -= p->size;
+        ig->shared[q] -= p->size;
         s->sw_shared[sw] -= p->size;
     }
     p->in_dlink = -1;
-    if (in->pause_sent && in->in_hdrm == 0 &&
-        (in->in_shared == 0 || in->in_shared + RESUME_OFFSET_BYTES <= pfc_threshold(s, sw))) {
-        in->pause_sent = 0;
+    if ((in->pause_sent >> q & 1) && ig->hdrm[q] == 0 &&
+        (ig->shared[q] == 0 || ig->shared[q] + RESUME_OFFSET_BYTES <= pfc_threshold(s, sw))) {
+        in->pause_sent &= ~(1u << q);
         s->resumes++;
-        send_pfc(s, in_dlink, PK_RESUME);
+        send_pfc(s, in_dlink, PK_RESUME, q);
     }
 }
 
@@ -358,7 +389,7 @@ static void transmit(pkt_sim *s, int32_t d, int32_t i)
     if (pt->from_switch) {
         switch_release(s, p);
         if (p->kind == PK_DATA) {
-            int64_t q = pt->qbytes[PRIO_DATA];
+            int64_t q = pt->qbytes[p->prio];
             if (q > pt->kmax) {
                 p->ecn = 1;
             } else if (q > pt->kmin) {
@@ -374,7 +405,7 @@ static void transmit(pkt_sim *s, int32_t d, int32_t i)
         m4_int_hop *h = &p->ints[p->num_int++];
         h->time_ns = s->now;
         h->tx_bytes = pt->tx_bytes;
-        h->qlen_bytes = pt->qbytes[0] + pt->qbytes[1];
+        h->qlen_bytes = pt->qtotal;
         h->rate_bps = pt->rate_bps;
     }
     int64_t tx = tx_time_ns(pt->rate_bps, p->size);
@@ -382,7 +413,7 @@ static void transmit(pkt_sim *s, int32_t d, int32_t i)
     schedule(s, s->now + tx + pt->delay_ns, i, EV_ARRIVE);
     /* A port-free event only when something already waits; otherwise the
      * next packet finds the port idle by its busy_until (half the events). */
-    if (pt->head[PRIO_CTRL] >= 0 || pt->head[PRIO_DATA] >= 0 || pt->num_flows > 0)
+    if (pt->nonempty || pt->num_flows > 0)
         port_wake_when_free(s, d);
 }
 
@@ -395,6 +426,8 @@ static int32_t nic_pick(pkt_sim *s, port *pt, int64_t *wake)
     for (int32_t k = 0; k < n; k++) {
         int32_t idx = (pt->rr + k) % n;
         flow *f = &s->flows[pt->flows[idx]];
+        if (pt->paused >> f->prio & 1)
+            continue;
         if (f->snd_nxt >= f->size || f->snd_nxt - f->snd_una >= flow_window(s, f))
             continue;
         if (f->next_avail <= s->now) {
@@ -418,7 +451,7 @@ static void send_data(pkt_sim *s, int32_t d, int32_t slot)
     p->kind = PK_DATA;
     p->flow = slot;
     p->gen = f->gen;
-    p->prio = PRIO_DATA;
+    p->prio = (uint8_t)f->prio;
     p->seq = f->snd_nxt;
     p->payload = (int32_t)(left < M4_MTU_BYTES ? left : M4_MTU_BYTES);
     p->size = p->payload + M4_HEADER_BYTES + s->data_extra;
@@ -436,14 +469,11 @@ static void port_kick(pkt_sim *s, int32_t d)
         port_wake_when_free(s, d);
         return;
     }
-    if (pt->head[PRIO_CTRL] >= 0) {
-        transmit(s, d, queue_pop(s, pt, PRIO_CTRL));
-        return;
-    }
-    if (pt->paused_until > s->now)
-        return;
-    if (pt->head[PRIO_DATA] >= 0) {
-        transmit(s, d, queue_pop(s, pt, PRIO_DATA));
+    /* Strict priority: the highest non-empty queue that is not paused
+     * (the control queue never is), then the NIC's own flows. */
+    uint32_t ready = pt->nonempty & ~pt->paused;
+    if (ready) {
+        transmit(s, d, queue_pop(s, pt, 31 - __builtin_clz(ready)));
         return;
     }
     if (pt->num_flows > 0) {
@@ -470,7 +500,7 @@ static void trace_event(pkt_sim *s, int kind, const flow *f)
     }
     for (int32_t h = 0; h < f->hops; h++) {
         const port *pt = &s->ports[f->path[h]];
-        vec3_push(s, &s->tr_queue, ev, f->path[h], pt->qbytes[0] + pt->qbytes[1]);
+        vec3_push(s, &s->tr_queue, ev, f->path[h], pt->qtotal);
     }
 }
 
@@ -528,7 +558,7 @@ static void send_ack(pkt_sim *s, flow *f, const packet *data, int kind)
     p->flow = (int32_t)(f - s->flows);
     p->gen = f->gen;
     p->size = s->ack_bytes;
-    p->prio = s->ack_high_prio ? PRIO_CTRL : PRIO_DATA;
+    p->prio = (uint8_t)(s->ack_high_prio ? PRIO_CTRL : f->prio);
     p->seq = f->rcv_nxt;
     queue_push(s, &s->ports[f->path[f->hops - 1] ^ 1], PRIO_CTRL, i);
 }
@@ -619,9 +649,9 @@ static void arrive(pkt_sim *s, int32_t i)
         if (p->kind == PK_PAUSE) {
             /* Held until the RESUME: with a 5 us expiry the upstream would
              * resume into a still-full headroom and an incast would lose packets. */
-            up->paused_until = INT64_MAX;
+            up->paused |= 1u << p->pfc_prio;
         } else {
-            up->paused_until = 0;
+            up->paused &= ~(1u << p->pfc_prio);
         }
         pkt_free(s, i);
         port_kick(s, target);
@@ -643,7 +673,7 @@ static void arrive(pkt_sim *s, int32_t i)
     int32_t sw = m4_dlink_to(s->t, in_dlink);
     p->hop++;
     int32_t e = route_dlink(f, p, p->hop);
-    if (p->prio == PRIO_DATA && !switch_admit(s, sw, in_dlink, e, p)) {
+    if (p->prio != PRIO_CTRL && !switch_admit(s, sw, in_dlink, e, p)) {
         s->drops++;
         pkt_free(s, i);
         return;
@@ -655,7 +685,7 @@ static void arrive(pkt_sim *s, int32_t i)
 static void sample(pkt_sim *s)
 {
     for (int32_t d = 0; d < s->num_dlinks; d++) {
-        int64_t q = s->ports[d].qbytes[0] + s->ports[d].qbytes[1];
+        int64_t q = s->ports[d].qtotal;
         if (q > 0)
             vec3_push(s, &s->tr_sq, s->now, d, q);
     }
@@ -713,9 +743,7 @@ static void process(pkt_sim *s, uint64_t data)
         }
         break;
     }
-    case EV_PAUSE_END:
-        if (s->ports[index].paused_until == s->now)
-            port_kick(s, (int32_t)index);
+    case EV_PAUSE_END: /* unused: a pause holds until its RESUME */
         break;
     case EV_SAMPLE:
         sample(s);
@@ -735,6 +763,7 @@ static void packet_destroy(void *state)
         for (int32_t d = 0; d < s->num_dlinks; d++)
             free(s->ports[d].flows);
     free(s->ports);
+    free(s->ing);
     free(s->ccp);
     free(s->sw_shared);
     free(s->sw_pool);
@@ -810,8 +839,9 @@ static int packet_create(void **state, const m4_scenario *sc, const m4_backend_p
         return m4_error_set(M4_EINVAL, "packet backend: no scenario");
     const m4_topology *t = &sc->topology;
     const m4_config *cfg = &sc->config;
-    if (cfg->buffer_kb <= 0)
-        return m4_error_set(M4_EINVAL, "packet backend: BUFFER_KB must be positive");
+    if (!(cfg->buffer_kb > 0) || cfg->buffer_kb > 2000000)
+        return m4_error_set(M4_EINVAL, "packet backend: BUFFER_KB must be in (0, 2000000] (got %g)",
+                            cfg->buffer_kb);
     if (sc->window_bytes <= 0)
         return m4_error_set(M4_EINVAL, "packet backend: window must be positive (got %lld bytes)",
                             (long long)sc->window_bytes);
@@ -842,11 +872,12 @@ static int packet_create(void **state, const m4_scenario *sc, const m4_backend_p
     s->ack_bytes = cfg->cc == M4_CC_HPCC ? HPCC_ACK_BYTES : M4_ACK_BYTES;
     s->num_dlinks = m4_num_dlinks(t);
     s->ports = calloc((size_t)(s->num_dlinks ? s->num_dlinks : 1), sizeof *s->ports);
+    s->ing = calloc((size_t)(s->num_dlinks ? s->num_dlinks : 1), sizeof *s->ing);
     s->ccp = calloc((size_t)(s->num_dlinks ? s->num_dlinks : 1), sizeof *s->ccp);
     s->sw_shared = calloc((size_t)t->num_nodes + 1, sizeof *s->sw_shared);
     s->sw_pool = calloc((size_t)t->num_nodes + 1, sizeof *s->sw_pool);
     s->sw_buffer = calloc((size_t)t->num_nodes + 1, sizeof *s->sw_buffer);
-    if (!s->ports || !s->ccp || !s->sw_shared || !s->sw_pool || !s->sw_buffer) {
+    if (!s->ports || !s->ing || !s->ccp || !s->sw_shared || !s->sw_pool || !s->sw_buffer) {
         packet_destroy(s);
         return M4_ENOMEM;
     }
@@ -862,7 +893,8 @@ static int packet_create(void **state, const m4_scenario *sc, const m4_backend_p
             s->sw_buffer[n] = s->sw_pool[n] = buffer;
     for (int32_t d = 0; d < s->num_dlinks; d++) {
         port *pt = &s->ports[d];
-        pt->head[0] = pt->head[1] = pt->tail[0] = pt->tail[1] = -1;
+        for (int q = 0; q < NPRIO; q++)
+            pt->head[q] = pt->tail[q] = -1;
         pt->rate_bps = m4_dlink_rate_bps(t, d);
         pt->delay_ns = m4_dlink_delay_ns(t, d);
         pt->from_switch = t->is_switch[m4_dlink_from(t, d)];
@@ -917,6 +949,11 @@ static int packet_add_flow(void *state, const m4_flow_start *fs)
                             (long long)fs->size_bytes);
     if (fs->start_ns < s->now)
         return m4_error_set(M4_EINVAL, "packet backend: flow %lld starts in the past", (long long)fs->flow_id);
+    if (fs->priority < 0 || fs->priority >= PRIO_CTRL)
+        return m4_error_set(M4_EINVAL,
+                            "packet backend: flow %lld has priority (pg) %d; data priorities are 0..%d "
+                            "(%d is reserved for ACK/NACK/PFC)",
+                            (long long)fs->flow_id, fs->priority, PRIO_CTRL - 1, PRIO_CTRL);
     int32_t at = fs->src;
     for (int32_t h = 0; h < fs->num_hops; h++) {
         int32_t d = fs->path[h];
@@ -969,6 +1006,7 @@ static int packet_add_flow(void *state, const m4_flow_start *fs)
     f->live = 1;
     s->live_flows++;
     f->handle = fs->handle;
+    f->prio = fs->priority;
     f->size = fs->size_bytes;
     f->start = fs->start_ns;
     f->hops = fs->num_hops;
@@ -1090,7 +1128,6 @@ const m4_backend_ops m4_packet_backend = {
 };
 
 /* Statistics for tests and benchmarks (declared in packet/packet.h). */
-#include "packet/packet.h"
 int m4_packet_stats(const void *state, m4_packet_stats_t *out)
 {
     const pkt_sim *s = state;
@@ -1113,7 +1150,7 @@ int64_t m4_packet_queue_bytes(const void *state, int32_t dlink)
     const pkt_sim *s = state;
     if (!s || dlink < 0 || dlink >= s->num_dlinks)
         return -1;
-    return s->ports[dlink].qbytes[0] + s->ports[dlink].qbytes[1];
+    return s->ports[dlink].qtotal;
 }
 
 int64_t m4_packet_tx_bytes(const void *state, int32_t dlink)
@@ -1122,4 +1159,20 @@ int64_t m4_packet_tx_bytes(const void *state, int32_t dlink)
     if (!s || dlink < 0 || dlink >= s->num_dlinks)
         return -1;
     return s->ports[dlink].tx_bytes;
+}
+
+int64_t m4_packet_queue_prio_bytes(const void *state, int32_t dlink, int prio)
+{
+    const pkt_sim *s = state;
+    if (!s || dlink < 0 || dlink >= s->num_dlinks || prio < 0 || prio >= NPRIO)
+        return -1;
+    return s->ports[dlink].qbytes[prio];
+}
+
+int64_t m4_packet_paused_mask(const void *state, int32_t dlink)
+{
+    const pkt_sim *s = state;
+    if (!s || dlink < 0 || dlink >= s->num_dlinks)
+        return -1;
+    return s->ports[dlink].paused;
 }

@@ -7,6 +7,7 @@
 #include "core/heap.h"
 #include "core/progress.h"
 #include "core/textio.h"
+#include "workload/generator.h"
 
 struct m4_sim {
     const m4_scenario *scenario;
@@ -128,8 +129,8 @@ void m4_sim_free(m4_sim *sim)
     free(sim);
 }
 
-int m4_sim_start_flow_id(m4_sim *sim, int64_t flow_id, int32_t src, int32_t dst,
-                         int64_t size_bytes, int64_t start_ns, uint64_t tag)
+static int start_flow(m4_sim *sim, int64_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
+                      int64_t start_ns, int32_t priority, uint64_t tag)
 {
     const m4_topology *t = &sim->scenario->topology;
     if (src < 0 || src >= t->num_nodes || t->host_index[src] < 0)
@@ -167,11 +168,18 @@ int m4_sim_start_flow_id(m4_sim *sim, int64_t flow_id, int32_t src, int32_t dst,
     int err = m4_heap_push(&sim->pending, start_ns, (uint64_t)handle);
     if (err)
         return err;
-    sim->flows[handle] = (m4_sim_flow){flow_id, src, dst, size_bytes, start_ns, -1, 0, tag};
+    sim->flows[handle] = (m4_sim_flow){flow_id, src, dst, size_bytes, start_ns, -1, 0, tag, priority};
     if (sim->max_inflight > 0)
         sim->reserved[handle] = 0;
     sim->num_flows++;
     return M4_OK;
+}
+
+/* Flows started from outside the scenario get the generator's priority. */
+int m4_sim_start_flow_id(m4_sim *sim, int64_t flow_id, int32_t src, int32_t dst,
+                         int64_t size_bytes, int64_t start_ns, uint64_t tag)
+{
+    return start_flow(sim, flow_id, src, dst, size_bytes, start_ns, M4_GEN_PRIORITY, tag);
 }
 
 int m4_sim_start_flow(m4_sim *sim, int32_t src, int32_t dst, int64_t size_bytes,
@@ -185,8 +193,8 @@ int m4_sim_start_scenario_flows(m4_sim *sim)
     const m4_flowset *set = &sim->scenario->flows;
     for (int64_t i = 0; i < set->count; i++) {
         const m4_flow *f = &set->flows[i];
-        int err = m4_sim_start_flow_id(sim, f->id, f->src, f->dst, f->size_bytes, f->start_ns,
-                                       (uint64_t)i);
+        int err = start_flow(sim, f->id, f->src, f->dst, f->size_bytes, f->start_ns, f->priority,
+                             (uint64_t)i);
         if (err)
             return err;
     }
@@ -223,7 +231,7 @@ static int begin_flow(m4_sim *sim, int64_t handle)
         return err;
     f->ideal_fct_ns = m4_ideal_fct_ns(&sc->topology, path, hops, f->size_bytes);
     m4_flow_start start = {handle, f->flow_id, f->src, f->dst, f->size_bytes, f->start_ns,
-                           path, hops, f->ideal_fct_ns};
+                           path, hops, f->ideal_fct_ns, f->priority};
     err = sim->ops->add_flow(sim->state, &start);
     if (err)
         return err;

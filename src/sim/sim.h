@@ -45,6 +45,9 @@ typedef struct m4_flow_start {
     const int32_t *path;    /* directed links, valid only during the call */
     int32_t num_hops;
     int64_t ideal_fct_ns;
+    int32_t priority;       /* the flow's pg (flows.txt), M4_GEN_PRIORITY for flows started
+                               through m4_sim_start_flow; only the packet backend uses it
+                               (0..6, its data queue) */
 } m4_flow_start;
 
 typedef struct m4_backend_ops {
@@ -74,6 +77,7 @@ typedef struct m4_sim_flow {
     int64_t end_ns;         /* -1 until complete */
     int64_t ideal_fct_ns;
     uint64_t tag;
+    int32_t priority;       /* pg, passed to the backend in m4_flow_start */
 } m4_sim_flow;
 
 /* Create with explicit backend parameters (trace dir etc.). */
