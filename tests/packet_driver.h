@@ -333,7 +333,7 @@ static inline int pd_run(const m4_scenario *sc, tflow *fl, int n, const char *tr
             fl[next].hops = hops;
             fl[next].ideal = pd_ideal(&sc->topology, path, hops, fl[next].size);
             m4_flow_start fs = {next, next, fl[next].src, fl[next].dst, fl[next].size, fl[next].start,
-                                path, hops, fl[next].ideal};
+                                path, hops, fl[next].ideal, 3};
             err = ops->add_flow(st, &fs);
             next++;
             continue;

@@ -78,7 +78,7 @@ static int run_backend(const m4_scenario *sc, test_flow *flows, int n)
         if (start <= event) {
             test_flow *f = &flows[next];
             m4_flow_start s = {next, next, 0, 1, f->size_bytes, f->start_ns, f->path, f->hops,
-                               f->ideal_fct_ns};
+                               f->ideal_fct_ns, 3};
             if (m4_flow_backend.add_flow(state, &s) != M4_OK)
                 bad++;
             next++;
