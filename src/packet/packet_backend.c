@@ -38,6 +38,9 @@ enum { PK_DATA, PK_ACK, PK_NACK, PK_PAUSE, PK_RESUME };
 #define PRIO_CTRL M4_PACKET_CTRL_PRIORITY
 
 #define NACK_INTERVAL_NS 500000     /* NACK resend suppression */
+/* No data packet delivered anywhere for this long while flows are active:
+ * 50 retransmission timeouts with PFC on, far beyond any pause or queue. */
+#define STALL_NS 500000000
 #define PFC_FRAME_BYTES 64
 #define RESUME_OFFSET_BYTES 3072    /* hysteresis below the PFC threshold */
 #define HPCC_DATA_EXTRA 42          /* INT header: 5 hops x 8 B + 2 B */
@@ -144,6 +147,7 @@ typedef struct pkt_sim {
     vec3 tr_events, tr_flow, tr_queue, tr_sq, tr_sr;
     int64_t num_trace_events;
     int sample_scheduled;
+    int64_t last_delivery_ns; /* last data packet to reach a receiver (or flow start) */
 } pkt_sim;
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -565,6 +569,7 @@ static void send_ack(pkt_sim *s, flow *f, const packet *data, int kind)
 
 static void receive_data(pkt_sim *s, int32_t i)
 {
+    s->last_delivery_ns = s->now;
     packet *p = &s->pkts[i];
     flow *f = &s->flows[p->flow];
     int kind = -1;
@@ -938,6 +943,7 @@ static int packet_add_flow(void *state, const m4_flow_start *fs)
     const m4_topology *t = s->t;
     if (s->err)
         return s->err;
+    if (s->num_active == 0 || fs->start_ns > s->last_delivery_ns) s->last_delivery_ns = fs->start_ns;
     int err = pool_reserve(s);
     if (err)
         return err;
@@ -1055,6 +1061,14 @@ static int packet_advance(void *state, int64_t until_ns, m4_completion_list *com
             return err;
         e = pk_heap_pop(&s->heap);
         s->now = (int64_t)e.time;
+        if (s->num_active > 0 && s->now - s->last_delivery_ns > STALL_NS)
+            return m4_error_set(M4_ESTATE,
+                                "packet backend: no data packet delivered for %lld ms of simulated "
+                                "time with %d flows active (at %lld ns): PFC deadlock? (the "
+                                "shared buffer left after the PFC headroom may be too small; "
+                                "try a larger BUFFER_KB)",
+                                (long long)(STALL_NS / 1000000), s->num_active,
+                                (long long)s->now);
         process(s, pk_event_payload(&e));
     }
     /* Only bookkeeping events (timers of finished work, samples) may remain when
