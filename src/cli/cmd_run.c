@@ -48,65 +48,6 @@ static int parse_threads(const char *text, int *out)
     return M4_OK;
 }
 
-/* Peak resident set size of this process in MiB (Linux), -1 if unknown. */
-static double peak_rss_mb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    double result = -1;
-    while (fgets(line, sizeof line, f)) {
-        long long kb;
-        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) {
-            result = (double)kb / 1024.0;
-            break;
-        }
-    }
-    fclose(f);
-    return result;
-}
-
-static int write_summary(const char *path, const char *backend, const char *dir,
-                         const m4_sim *sim, double wall_s, FILE *echo)
-{
-    int64_t n = m4_sim_num_flows(sim), completed = 0;
-    double *slowdowns = malloc((size_t)(n ? n : 1) * sizeof *slowdowns);
-    if (!slowdowns)
-        return M4_ENOMEM;
-    int64_t sim_end = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const m4_sim_flow *f = m4_sim_flow_at(sim, i);
-        if (f->end_ns < 0)
-            continue;
-        double slowdown = f->ideal_fct_ns > 0
-                              ? (double)(f->end_ns - f->start_ns) / (double)f->ideal_fct_ns
-                              : 1.0;
-        slowdowns[completed++] = slowdown > 1 ? slowdown : 1;
-        if (f->end_ns > sim_end)
-            sim_end = f->end_ns;
-    }
-    m4_stats stats;
-    m4_stats_compute(slowdowns, completed, &stats);
-    free(slowdowns);
-    m4_atomic_file out;
-    int err = m4_atomic_open(&out, path);
-    if (err)
-        return err;
-    FILE *targets[2] = {out.file, echo};
-    for (int t = 0; t < 2; t++) {
-        FILE *o = targets[t];
-        if (!o)
-            continue;
-        fprintf(o, "backend %s\nscenario %s\nflows %lld\ncompleted %lld\nwall_s %.3f\n", backend,
-                dir, (long long)n, (long long)completed, wall_s);
-        fprintf(o, "sim_end_ns %lld\npeak_rss_mb %.1f\n", (long long)sim_end, peak_rss_mb());
-        fprintf(o, "slowdown_mean %.4f\nslowdown_p50 %.4f\nslowdown_p90 %.4f\nslowdown_p99 %.4f\n",
-                stats.mean, stats.p50, stats.p90, stats.p99);
-    }
-    return m4_atomic_commit(&out);
-}
-
 int m4_cmd_run(int argc, char **argv)
 {
     const char *dir = NULL, *backend_name = "flow", *model = NULL, *outdir_arg = NULL;
@@ -221,7 +162,7 @@ int m4_cmd_run(int argc, char **argv)
     if (!err)
         err = m4_fct_write(fct_path, sim);
     if (!err)
-        err = write_summary(summary_path, backend_name, dir, sim, wall_s, quiet ? NULL : stdout);
+        err = m4_summary_write(summary_path, backend_name, dir, sim, wall_s, quiet ? NULL : stdout);
     if (err) {
         status = m4_cli_fail("run", err);
         goto done;

@@ -61,3 +61,21 @@ void m4_progress_finish(m4_progress *progress)
     if (progress->is_terminal || m4_now_seconds() - progress->start_time >= 5.0)
         report(progress, progress->total, 1);
 }
+
+double m4_peak_rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    double result = -1;
+    while (fgets(line, sizeof line, f)) {
+        long long kb;
+        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) {
+            result = (double)kb / 1024.0;
+            break;
+        }
+    }
+    fclose(f);
+    return result;
+}

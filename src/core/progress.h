@@ -21,6 +21,8 @@ void m4_progress_start(m4_progress *progress, FILE *stream, const char *label, i
  * events, not per packet. */
 void m4_progress_update(m4_progress *progress, int64_t done);
 void m4_progress_finish(m4_progress *progress);
+/* Peak resident set size of this process in MiB (Linux VmHWM), -1 if unknown. */
+double m4_peak_rss_mb(void);
 /* Seconds on a monotonic clock. */
 double m4_now_seconds(void);
 

@@ -190,69 +190,6 @@ static void fill_done(FILE *f, const void *context)
     fprintf(f, "index %lld\n", (long long)*(const int64_t *)context);
 }
 
-/* Peak resident set size of this process in MiB (Linux), -1 if unknown. */
-static double peak_rss_mb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    double result = -1;
-    while (fgets(line, sizeof line, f)) {
-        long long kb;
-        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) {
-            result = (double)kb / 1024.0;
-            break;
-        }
-    }
-    fclose(f);
-    return result;
-}
-
-typedef struct summary_info {
-    const m4_sim *sim;
-    const char *name;
-    double wall_s;
-    const m4_stats *stats;
-    int64_t completed, sim_end_ns;
-} summary_info;
-
-/* The same keys as m4sim run's summary.txt, the scenario named relative to
- * the dataset so the file does not depend on where DATA lives. */
-static void fill_summary(FILE *f, const void *context)
-{
-    const summary_info *s = context;
-    fprintf(f, "backend packet\nscenario %s\nflows %lld\ncompleted %lld\nwall_s %.3f\n", s->name,
-            (long long)m4_sim_num_flows(s->sim), (long long)s->completed, s->wall_s);
-    fprintf(f, "sim_end_ns %lld\npeak_rss_mb %.1f\n", (long long)s->sim_end_ns, peak_rss_mb());
-    fprintf(f, "slowdown_mean %.4f\nslowdown_p50 %.4f\nslowdown_p90 %.4f\nslowdown_p99 %.4f\n",
-            s->stats->mean, s->stats->p50, s->stats->p90, s->stats->p99);
-}
-
-static int write_summary(const char *outdir, const char *name, const m4_sim *sim, double wall_s)
-{
-    int64_t n = m4_sim_num_flows(sim), completed = 0, sim_end = 0;
-    double *slowdowns = malloc((size_t)(n ? n : 1) * sizeof *slowdowns);
-    if (!slowdowns)
-        return m4_error_set(M4_ENOMEM, "out of memory");
-    for (int64_t i = 0; i < n; i++) {
-        const m4_sim_flow *f = m4_sim_flow_at(sim, i);
-        if (f->end_ns < 0)
-            continue;
-        double slowdown = f->ideal_fct_ns > 0
-                              ? (double)(f->end_ns - f->start_ns) / (double)f->ideal_fct_ns
-                              : 1.0;
-        slowdowns[completed++] = slowdown > 1 ? slowdown : 1;
-        if (f->end_ns > sim_end)
-            sim_end = f->end_ns;
-    }
-    m4_stats stats;
-    m4_stats_compute(slowdowns, completed, &stats);
-    free(slowdowns);
-    summary_info info = {sim, name, wall_s, &stats, completed, sim_end};
-    return write_file(outdir, "summary.txt", fill_summary, &info);
-}
-
 /* The packet run of `m4sim run DIR --backend packet --trace`. */
 static int run_packet(const char *dir, const char *name, int keep_samples, double *wall_s)
 {
@@ -279,8 +216,14 @@ static int run_packet(const char *dir, const char *name, int keep_samples, doubl
     double elapsed = m4_now_seconds() - started;
     if (!err)
         err = m4_fct_write(fct_path, sim);
-    if (!err)
-        err = write_summary(outdir, name, sim, elapsed);
+    if (!err) {
+        /* The scenario named relative to the dataset, so the file does not
+         * depend on where DATA lives. */
+        char *summary = m4_path_join(outdir, "summary.txt");
+        err = summary ? m4_summary_write(summary, "packet", name, sim, elapsed, NULL)
+                      : m4_error_set(M4_ENOMEM, "out of memory");
+        free(summary);
+    }
     /* The 10 us samples are for plots only and take ~20 MB a scenario. */
     static const char *const samples[2] = {"samples_queue.npy", "samples_rate.npy"};
     for (int k = 0; k < 2 && !err && !keep_samples; k++) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "sim/fct.h"
 #include "core/heap.h"
 #include "core/progress.h"
 #include "core/textio.h"
@@ -399,6 +400,46 @@ int m4_sim_flow_result(const m4_sim *sim, int64_t index, m4_flow_result *out)
     *out = (m4_flow_result){f->tag, f->flow_id, f->src, f->dst, f->size_bytes,
                             f->start_ns, f->end_ns, f->ideal_fct_ns};
     return M4_OK;
+}
+
+int m4_summary_write(const char *path, const char *backend, const char *scenario,
+                     const m4_sim *sim, double wall_s, FILE *echo)
+{
+    int64_t n = m4_sim_num_flows(sim), completed = 0;
+    double *slowdowns = malloc((size_t)(n ? n : 1) * sizeof *slowdowns);
+    if (!slowdowns)
+        return M4_ENOMEM;
+    int64_t sim_end = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const m4_sim_flow *f = m4_sim_flow_at(sim, i);
+        if (f->end_ns < 0)
+            continue;
+        double slowdown = f->ideal_fct_ns > 0
+                              ? (double)(f->end_ns - f->start_ns) / (double)f->ideal_fct_ns
+                              : 1.0;
+        slowdowns[completed++] = slowdown > 1 ? slowdown : 1;
+        if (f->end_ns > sim_end)
+            sim_end = f->end_ns;
+    }
+    m4_stats stats;
+    m4_stats_compute(slowdowns, completed, &stats);
+    free(slowdowns);
+    m4_atomic_file out;
+    int err = m4_atomic_open(&out, path);
+    if (err)
+        return err;
+    FILE *targets[2] = {out.file, echo};
+    for (int t = 0; t < 2; t++) {
+        FILE *o = targets[t];
+        if (!o)
+            continue;
+        fprintf(o, "backend %s\nscenario %s\nflows %lld\ncompleted %lld\nwall_s %.3f\n", backend,
+                scenario, (long long)n, (long long)completed, wall_s);
+        fprintf(o, "sim_end_ns %lld\npeak_rss_mb %.1f\n", (long long)sim_end, m4_peak_rss_mb());
+        fprintf(o, "slowdown_mean %.4f\nslowdown_p50 %.4f\nslowdown_p90 %.4f\nslowdown_p99 %.4f\n",
+                stats.mean, stats.p50, stats.p90, stats.p99);
+    }
+    return m4_atomic_commit(&out);
 }
 
 int m4_sim_write_fct(const m4_sim *sim, const char *path) { return m4_fct_write(path, sim); }

@@ -94,5 +94,10 @@ int m4_sim_finish(m4_sim *sim);
 /* fct.txt: header "id src dst size start_ns fct_ns ideal_fct_ns slowdown",
  * one row per completed flow sorted by id. Atomic. */
 int m4_fct_write(const char *path, const m4_sim *sim);
+/* summary.txt: "key value" lines backend, scenario, flows, completed, wall_s,
+ * sim_end_ns, peak_rss_mb, slowdown_mean/p50/p90/p99 over the completed
+ * flows. Atomic; echo (may be NULL) gets the same lines. */
+int m4_summary_write(const char *path, const char *backend, const char *scenario,
+                     const m4_sim *sim, double wall_s, FILE *echo);
 
 #endif
