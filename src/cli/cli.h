@@ -4,6 +4,7 @@
 #ifndef M4_CLI_CLI_H
 #define M4_CLI_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct m4_command {
@@ -25,6 +26,8 @@ int m4_cli_fail(const char *command, int err);
 /* Print a usage error ("m4sim CMD: ...; see m4sim CMD --help") and return 2. */
 int m4_cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* An integer option value in [lo, hi] (m4_parse_i64 syntax): 0, else M4_EINVAL. */
+int m4_cli_parse_int(const char *text, int64_t lo, int64_t hi, int64_t *out);
 /* True if argv[i] is -h or --help. */
 int m4_cli_is_help(const char *arg);
 

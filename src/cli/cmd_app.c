@@ -82,11 +82,6 @@ static int write_ring(const char *hosts_text, const char *size_text, const char 
     return err ? m4_cli_fail("app", err) : 0;
 }
 
-static int parse_positive(const char *text, int64_t max, int64_t *out)
-{
-    return m4_parse_i64(text, out) || *out < 1 || *out > max ? M4_EINVAL : M4_OK;
-}
-
 int m4_cmd_app(int argc, char **argv)
 {
     const char *file = NULL, *dir = NULL, *backend_name = "flow", *model = NULL, *outdir_arg = NULL;
@@ -116,11 +111,11 @@ int m4_cmd_app(int argc, char **argv)
         } else if (strcmp(arg, "-o") == 0) {
             outdir_arg = argv[++i];
         } else if (strcmp(arg, "--threads") == 0) {
-            if (parse_positive(argv[++i], 1024, &threads))
+            if (m4_cli_parse_int(argv[++i], 1, 1024, &threads))
                 return m4_cli_usage_error("app", "--threads must be an integer in 1..1024, not '%s'",
                                           argv[i]);
         } else if (strcmp(arg, "--max-inflight") == 0) {
-            if (parse_positive(argv[++i], INT32_MAX, &max_inflight))
+            if (m4_cli_parse_int(argv[++i], 1, INT32_MAX, &max_inflight))
                 return m4_cli_usage_error("app", "--max-inflight must be a positive integer, not "
                                           "'%s'", argv[i]);
         } else if (strcmp(arg, "--bin") == 0) {

@@ -39,15 +39,6 @@ static const char *const usage =
     "exit status: 0 success, 2 bad input (the message names file and line), 1 other failure\n"
     "(including a backend that is not built)\n";
 
-static int parse_threads(const char *text, int *out)
-{
-    int64_t value;
-    if (m4_parse_i64(text, &value) || value < 1 || value > 1024)
-        return M4_EINVAL;
-    *out = (int)value;
-    return M4_OK;
-}
-
 int m4_cmd_run(int argc, char **argv)
 {
     const char *dir = NULL, *backend_name = "flow", *model = NULL, *outdir_arg = NULL;
@@ -71,12 +62,13 @@ int m4_cmd_run(int argc, char **argv)
         } else if (strcmp(arg, "-o") == 0) {
             outdir_arg = argv[++i];
         } else if (strcmp(arg, "--threads") == 0) {
-            if (parse_threads(argv[++i], &threads))
+            int64_t value = 0;
+            if (m4_cli_parse_int(argv[++i], 1, 1024, &value))
                 return m4_cli_usage_error("run", "--threads must be an integer in 1..1024, not '%s'",
                                           argv[i]);
+            threads = (int)value;
         } else if (strcmp(arg, "--max-inflight") == 0) {
-            if (m4_parse_i64(argv[++i], &max_inflight) || max_inflight < 1 ||
-                max_inflight > INT32_MAX)
+            if (m4_cli_parse_int(argv[++i], 1, INT32_MAX, &max_inflight))
                 return m4_cli_usage_error("run", "--max-inflight must be a positive integer, not "
                                           "'%s'", argv[i]);
         } else if (strcmp(arg, "--trace") == 0) {

@@ -59,9 +59,8 @@ static const char *const usage =
 
 static int parse_int(const char *opt, const char *v, long lo, long hi, int *out)
 {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || x < lo || x > hi)
+    int64_t x;
+    if (m4_cli_parse_int(v, lo, hi, &x))
         return m4_cli_usage_error("train", "%s: '%s' is not an integer in [%ld, %ld]", opt, v,
                                   lo, hi);
     *out = (int)x;
@@ -70,9 +69,8 @@ static int parse_int(const char *opt, const char *v, long lo, long hi, int *out)
 
 static int parse_float(const char *opt, const char *v, double lo, double hi, double *out)
 {
-    char *end;
-    double x = strtod(v, &end);
-    if (!*v || *end || !(x >= lo && x <= hi))
+    double x;
+    if (m4_parse_double(v, &x) || !(x >= lo && x <= hi))
         return m4_cli_usage_error("train", "%s: '%s' is not a number in [%g, %g]", opt, v, lo,
                                   hi);
     *out = x;

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "core/error.h"
+#include "core/textio.h"
 #include "m4sim.h"
 
 static const m4_command commands[] = {
@@ -45,6 +46,15 @@ int m4_cli_fail(const char *command, int err)
     const char *detail = m4_last_error();
     fprintf(stderr, "m4sim %s: %s\n", command, detail[0] ? detail : m4_strerror(err));
     return err == M4_ENOMEM ? 1 : 2;
+}
+
+int m4_cli_parse_int(const char *text, int64_t lo, int64_t hi, int64_t *out)
+{
+    int64_t value;
+    if (m4_parse_i64(text, &value) || value < lo || value > hi)
+        return M4_EINVAL;
+    *out = value;
+    return M4_OK;
 }
 
 int m4_cli_usage_error(const char *command, const char *fmt, ...)
