@@ -521,6 +521,17 @@ static int run_samples(trainer *tr, m4_trainer_worker **workers, float **grads, 
     return M4_OK;
 }
 
+/* Forward-only loss over the fixed validation samples, and its slowdown part. */
+static int validate(trainer *tr, m4_trainer_worker **workers, float **grads, int threads,
+                    const sample_pos *val, size_t num_params, double *loss, double *slowdown_err)
+{
+    m4_sample_loss vl = {0};
+    int err = run_samples(tr, workers, grads, threads, val, tr->o->val_samples, num_params, NULL,
+                          loss, &vl);
+    *slowdown_err = vl.slowdown_count ? vl.slowdown_sum / vl.slowdown_count : 0;
+    return err;
+}
+
 /* Checkpoint: the model, Adam's moments and the loop's counters. */
 enum { CK_EPOCH = 4, CK_STEP, CK_BAD, CK_SINCE_BEST, CK_DIMS };
 enum { CK_LR, CK_PLATEAU_BEST, CK_BEST_VAL, CK_ELAPSED, CK_NORMS };
@@ -702,12 +713,9 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
     double t0 = m4_now_seconds();
     if (epoch == 0) {
         /* Epoch 0: the untrained model (flowSim's answer, see model.h) as the reference. */
-        double val_loss;
-        m4_sample_loss vl = {0};
-        if ((err = run_samples(&tr, workers, thread_grads, threads, val, o->val_samples, P, NULL,
-                               &val_loss, &vl)))
+        double val_loss, val_sd;
+        if ((err = validate(&tr, workers, thread_grads, threads, val, P, &val_loss, &val_sd)))
             goto done;
-        double val_sd = vl.slowdown_count ? vl.slowdown_sum / vl.slowdown_count : 0;
         best_val = (float)val_loss;
         if ((err = m4_model_save(&model, model_path))) goto done;
         snprintf(line, sizeof line, "0 nan %.6f %.6f %.3g 0\n", val_loss, val_sd, plateau.lr);
@@ -737,12 +745,9 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
             m4_progress_update(&prog, b + n);
         }
         m4_progress_finish(&prog);
-        double val_loss;
-        m4_sample_loss vl = {0};
-        if ((err = run_samples(&tr, workers, thread_grads, threads, val, o->val_samples, P, NULL,
-                               &val_loss, &vl)))
+        double val_loss, val_sd;
+        if ((err = validate(&tr, workers, thread_grads, threads, val, P, &val_loss, &val_sd)))
             goto done;
-        double val_sd = vl.slowdown_count ? vl.slowdown_sum / vl.slowdown_count : 0;
         epoch++;
         float lr_used = plateau.lr;
         m4_nn_plateau_step(&plateau, (float)val_loss);
