@@ -121,6 +121,13 @@ static int slot_alloc(m4_backend *b, int32_t *out)
     return M4_OK;
 }
 
+/* A heap entry is live while its slot's generation is unchanged: every new
+ * prediction and every completion bumps it. */
+static int entry_live(const m4_backend *b, uint64_t data)
+{
+    return (uint32_t)data == b->slots[(int32_t)(data >> 32)].generation;
+}
+
 /* Rebuild the heap from the live predictions when stale entries dominate. */
 static int compact_predictions(m4_backend *b)
 {
@@ -128,8 +135,7 @@ static int compact_predictions(m4_backend *b)
     m4_heap_init(&fresh);
     m4_heap_entry e;
     while (m4_heap_pop(&b->predictions, &e) == M4_OK) {
-        int32_t slot = (int32_t)(e.data >> 32);
-        if ((uint32_t)e.data != b->slots[slot].generation || b->slots[slot].handle < 0) continue;
+        if (!entry_live(b, e.data)) continue;
         int err = m4_heap_push(&fresh, e.time, e.data);
         if (err) {
             m4_heap_free(&fresh);
@@ -205,9 +211,7 @@ static int backend_add_flow(void *p, const m4_flow_start *f)
 static void skip_stale(m4_backend *b)
 {
     while (m4_heap_count(&b->predictions) > 0) {
-        const m4_heap_entry *top = &b->predictions.entries[0];
-        int32_t slot = (int32_t)(top->data >> 32);
-        if ((uint32_t)top->data == b->slots[slot].generation && b->slots[slot].handle >= 0) return;
+        if (entry_live(b, b->predictions.entries[0].data)) return;
         m4_heap_entry dropped;
         m4_heap_pop(&b->predictions, &dropped);
     }

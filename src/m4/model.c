@@ -380,16 +380,3 @@ int m4_step_backward(float *d_flow_h_in, float *d_link_z_in, const m4_model_weig
     if (d_link_z_in) memcpy(d_link_z_in, dh_in + (size_t)N * H, sizeof(float) * L * H);
     return M4_OK;
 }
-
-double m4_step_forward_flops(const m4_model_dims *d, int N, int L, int E)
-{
-    const double H = d->hidden, P = M4_MODEL_CONFIG, R = N + L;
-    double f = 2.0 * R * (1 + H) * 3 * H; /* temporal */
-    for (int k = 0; k < M4_MODEL_GNN_LAYERS; k++) {
-        double C = gnn_in(d, k), OC = gnn_outw(d, k);
-        f += 2.0 * R * C * C + 2.0 * 2 * E * C / 2 + 2.0 * R * C * OC * 2;
-    }
-    f += 2.0 * N * (H + P + M4_MODEL_FLOW_EXTRA + H) * 3 * H + 2.0 * L * (2 * H) * 3 * H;
-    f += 2.0 * N * ((1 + M4_MODEL_FLOW_EXTRA + P + H) * d->mlp_hidden + d->mlp_hidden);
-    return f;
-}

@@ -140,7 +140,4 @@ int m4_step_backward(float *d_flow_h_in, float *d_link_z_in, const m4_model_weig
                      const float *d_link_z_out, const float *d_slowdown,
                      const float *d_remaining, const float *d_queue, m4_nn_arena *scratch);
 
-/* Multiply-adds of one forward step (for benchmarks). */
-double m4_step_forward_flops(const m4_model_dims *d, int N, int L, int E);
-
 #endif
