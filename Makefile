@@ -15,7 +15,7 @@ OPT     := -O2 -g
 endif
 
 CFLAGS  ?=
-CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter $(OPT) $(SANFLAGS) \
+CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration $(OPT) $(SANFLAGS) \
            -Iinclude -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread -MMD -MP
 LDLIBS  := -lopenblas -lm -lpthread
 LDFLAGS += $(SANFLAGS)
@@ -38,7 +38,7 @@ EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 # Programs that must see the public header only (no -Isrc): the examples and
 # tests/test_library*.c.
-PUBLIC_CFLAGS := -std=c17 -Wall -Wextra -Wno-unused-parameter $(OPT) $(SANFLAGS) -Iinclude
+PUBLIC_CFLAGS := -std=c17 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration $(OPT) $(SANFLAGS) -Iinclude
 
 .PHONY: all test test-bins clean demo bench eval fuzz model install examples
 all: $(BUILD)/m4sim $(BUILD)/libm4sim.a
