@@ -42,7 +42,11 @@ enum { PK_DATA, PK_ACK, PK_NACK, PK_PAUSE, PK_RESUME };
  * 50 retransmission timeouts with PFC on, far beyond any pause or queue. */
 #define STALL_NS 500000000
 #define PFC_FRAME_BYTES 64
-#define RESUME_OFFSET_BYTES 3072    /* hysteresis below the PFC threshold */
+/* PFC resume (the fork's SONiC-style MMU, xon and xon_offset): an ingress
+ * queue out of headroom resumes once it holds under XON bytes or sits
+ * XON_OFFSET below the dynamic threshold. */
+#define PFC_XON_BYTES 1248
+#define PFC_XON_OFFSET_BYTES 2496
 #define HPCC_DATA_EXTRA 42          /* INT header: 5 hops x 8 B + 2 B */
 #define HPCC_ACK_BYTES 88           /* measured from case1: the ACK echoes the INT */
 #define TIMELY_DATA_EXTRA 8         /* timestamp header */
@@ -51,7 +55,7 @@ typedef struct packet {
     int32_t next;       /* queue link / free list */
     int32_t flow;       /* flow slot */
     uint32_t gen;       /* slot generation: stale packets are discarded */
-    uint8_t kind, hop, ecn, num_int, in_headroom, prio; /* prio: queue (and PFC class) at switches */
+    uint8_t kind, hop, ecn, num_int, prio; /* prio: queue (and PFC class) at switches */
     uint8_t pfc_prio;   /* PFC frames: the priority paused or resumed */
     int32_t size;       /* bytes on the wire */
     int32_t payload;
@@ -92,7 +96,8 @@ typedef struct port {
  * Bytes fit in 32 bits: packet_create caps BUFFER_KB at 2000000 (config.txt
  * at 100000), and neither the shared part nor the headroom exceeds it. */
 typedef struct ingress {
-    int32_t shared[NPRIO], hdrm[NPRIO];
+    int32_t bytes[NPRIO]; /* all bytes held, headroom included */
+    int32_t hdrm[NPRIO];  /* the part in headroom */
 } ingress;
 
 typedef struct flow {
@@ -126,7 +131,7 @@ typedef struct pkt_sim {
     ingress *ing;           /* per directed link */
     int32_t num_dlinks;
     m4_cc_params *ccp;      /* per directed link (used for host NIC links) */
-    int64_t *sw_shared, *sw_pool, *sw_buffer;
+    int64_t *sw_shared, *sw_used, *sw_pool, *sw_buffer; /* per node: shared part, all bytes held, shared pool, buffer */
     packet *pkts;
     int32_t num_pkts, pkt_capacity, free_pkt;
     flow *flows;
@@ -228,7 +233,6 @@ static int32_t pkt_alloc(pkt_sim *s)
     p->next = -1;
     p->num_int = 0;
     p->ecn = 0;
-    p->in_headroom = 0;
     p->in_dlink = -1;
     p->hop = 0;
     p->seq = 0;
@@ -299,6 +303,8 @@ static void port_wake_when_free(pkt_sim *s, int32_t d)
 
 /* ---- switch buffer and PFC ---------------------------------------------- */
 
+/* Dynamic threshold (alpha 1) of an ingress queue: what is left of the
+ * shared pool, which excludes the headroom reserved per port. */
 static int64_t pfc_threshold(const pkt_sim *s, int32_t sw)
 {
     int64_t thr = s->sw_pool[sw] - s->sw_shared[sw];
@@ -324,7 +330,14 @@ static void send_pfc(pkt_sim *s, int32_t in_dlink, int kind, int prio)
 }
 
 /* Admit a packet into switch `sw` (arrived over in_dlink) for egress port e;
- * returns 0 when it must be dropped. */
+ * returns 0 when it must be dropped.
+ *
+ * With PFC, the accounting is the fork's (SONiC-style) lossless MMU: an
+ * ingress queue whose bytes exceed the dynamic threshold starts filling its
+ * headroom and pauses its upstream; once in headroom, every arrival goes
+ * there until departures have drained it (they drain the headroom first).
+ * So headroom bytes are a count per ingress queue, not a mark on packets:
+ * a packet's place is decided by the queue's state when it leaves. */
 static int switch_admit(pkt_sim *s, int32_t sw, int32_t in_dlink, int32_t e, packet *p)
 {
     port *in = &s->ports[in_dlink];
@@ -332,26 +345,27 @@ static int switch_admit(pkt_sim *s, int32_t sw, int32_t in_dlink, int32_t e, pac
     int q = p->prio;
     int64_t thr = pfc_threshold(s, sw);
     if (s->pfc) {
-        if (p->size + ig->hdrm[q] > in->headroom && p->size + ig->shared[q] > thr)
+        if (ig->hdrm[q] > 0 && p->size + ig->hdrm[q] > in->headroom)
             return 0;
-        if (ig->shared[q] + p->size > thr) {
+        if (s->sw_used[sw] + p->size > s->sw_buffer[sw])
+            return 0;
+        ig->bytes[q] += p->size;
+        s->sw_used[sw] += p->size;
+        if (ig->hdrm[q] > 0 || ig->bytes[q] > thr)
             ig->hdrm[q] += p->size;
-            p->in_headroom = 1;
-        } else {
-            ig->shared[q] += p->size;
+        else
             s->sw_shared[sw] += p->size;
-        }
     } else {
         if (s->sw_shared[sw] + p->size > s->sw_pool[sw] || s->ports[e].qbytes[q] + p->size > thr)
             return 0;
-        ig->shared[q] += p->size;
+        ig->bytes[q] += p->size;
+        s->sw_used[sw] += p->size;
         s->sw_shared[sw] += p->size;
     }
     p->in_dlink = in_dlink;
-    int64_t used = s->sw_shared[sw];
-    if (used > s->max_sw_bytes)
-        s->max_sw_bytes = used;
-    if (s->pfc && !(in->pause_sent >> q & 1) && (ig->hdrm[q] > 0 || ig->shared[q] >= pfc_threshold(s, sw))) {
+    if (s->sw_used[sw] > s->max_sw_bytes)
+        s->max_sw_bytes = s->sw_used[sw];
+    if (s->pfc && !(in->pause_sent >> q & 1) && ig->hdrm[q] > 0) {
         in->pause_sent |= 1u << q;
         s->pauses++;
         send_pfc(s, in_dlink, PK_PAUSE, q);
@@ -368,15 +382,15 @@ static void switch_release(pkt_sim *s, packet *p)
     ingress *ig = &s->ing[in_dlink];
     int32_t sw = m4_dlink_to(s->t, in_dlink);
     int q = p->prio;
-    if (p->in_headroom) {
-        ig->hdrm[q] -= p->size;
-    } else {
-        ig->shared[q] -= p->size;
-        s->sw_shared[sw] -= p->size;
-    }
+    int32_t from_hdrm = ig->hdrm[q] < p->size ? ig->hdrm[q] : p->size;
+    ig->hdrm[q] -= from_hdrm;
+    ig->bytes[q] -= p->size;
+    s->sw_used[sw] -= p->size;
+    s->sw_shared[sw] -= p->size - from_hdrm;
     p->in_dlink = -1;
     if ((in->pause_sent >> q & 1) && ig->hdrm[q] == 0 &&
-        (ig->shared[q] == 0 || ig->shared[q] + RESUME_OFFSET_BYTES <= pfc_threshold(s, sw))) {
+        (ig->bytes[q] < PFC_XON_BYTES ||
+         ig->bytes[q] + PFC_XON_OFFSET_BYTES <= pfc_threshold(s, sw))) {
         in->pause_sent &= ~(1u << q);
         s->resumes++;
         send_pfc(s, in_dlink, PK_RESUME, q);
@@ -771,6 +785,7 @@ static void packet_destroy(void *state)
     free(s->ing);
     free(s->ccp);
     free(s->sw_shared);
+    free(s->sw_used);
     free(s->sw_pool);
     free(s->sw_buffer);
     free(s->pkts);
@@ -880,9 +895,11 @@ static int packet_create(void **state, const m4_scenario *sc, const m4_backend_p
     s->ing = calloc((size_t)(s->num_dlinks ? s->num_dlinks : 1), sizeof *s->ing);
     s->ccp = calloc((size_t)(s->num_dlinks ? s->num_dlinks : 1), sizeof *s->ccp);
     s->sw_shared = calloc((size_t)t->num_nodes + 1, sizeof *s->sw_shared);
+    s->sw_used = calloc((size_t)t->num_nodes + 1, sizeof *s->sw_used);
     s->sw_pool = calloc((size_t)t->num_nodes + 1, sizeof *s->sw_pool);
     s->sw_buffer = calloc((size_t)t->num_nodes + 1, sizeof *s->sw_buffer);
-    if (!s->ports || !s->ing || !s->ccp || !s->sw_shared || !s->sw_pool || !s->sw_buffer) {
+    if (!s->ports || !s->ing || !s->ccp || !s->sw_shared || !s->sw_used || !s->sw_pool ||
+        !s->sw_buffer) {
         packet_destroy(s);
         return M4_ENOMEM;
     }
@@ -1040,6 +1057,27 @@ static int packet_add_flow(void *state, const m4_flow_start *fs)
     return s->err;
 }
 
+/* With no packet in the network, every switch's buffer accounting must be
+ * back at zero; a leak would shrink the dynamic thresholds run after run
+ * (one did, and deadlocked small buffers), so it is an error, not a drift. */
+static int check_buffers_empty(const pkt_sim *s)
+{
+    for (int32_t d = 0; d < s->num_dlinks; d++)
+        for (int q = 0; q < NPRIO; q++)
+            if (s->ing[d].bytes[q] != 0 || s->ing[d].hdrm[q] != 0)
+                return m4_error_set(M4_ESTATE,
+                                    "packet backend: internal error: ingress %d priority %d holds %d "
+                                    "bytes (%d in headroom) with no packet in the network",
+                                    d, q, s->ing[d].bytes[q], s->ing[d].hdrm[q]);
+    for (int32_t n = 0; n < s->t->num_nodes; n++)
+        if (s->sw_used[n] != 0 || s->sw_shared[n] != 0)
+            return m4_error_set(M4_ESTATE,
+                                "packet backend: internal error: switch %d holds %lld bytes "
+                                "(%lld shared) with no packet in the network",
+                                n, (long long)s->sw_used[n], (long long)s->sw_shared[n]);
+    return M4_OK;
+}
+
 static int64_t packet_next_event_time(void *state)
 {
     pkt_sim *s = state;
@@ -1064,15 +1102,18 @@ static int packet_advance(void *state, int64_t until_ns, m4_completion_list *com
         if (s->num_active > 0 && s->now - s->last_delivery_ns > STALL_NS)
             return m4_error_set(M4_ESTATE,
                                 "packet backend: no data packet delivered for %lld ms of simulated "
-                                "time with %d flows active (at %lld ns): PFC deadlock? (the "
-                                "shared buffer left after the PFC headroom may be too small; "
-                                "try a larger BUFFER_KB)",
+                                "time with %d flows active (at %lld ns): PFC deadlock or livelock",
                                 (long long)(STALL_NS / 1000000), s->num_active,
                                 (long long)s->now);
         process(s, pk_event_payload(&e));
     }
     /* Only bookkeeping events (timers of finished work, samples) may remain when
      * every flow is done; drop them so the driver sees the backend idle. */
+    if (!s->err && s->pkts_in_use == 0) {
+        int err = check_buffers_empty(s);
+        if (err)
+            return err;
+    }
     if (!s->err && s->num_active == 0 && s->live_flows == 0 && s->pkts_in_use == 0 &&
         s->heap.count > 0) {
         s->heap.count = 0;
