@@ -167,7 +167,7 @@ static void packet_and_m4_backends_run(void)
  * from the next switch's headroom too, leaking shared-buffer bytes until the
  * dynamic thresholds reached zero. Up-down routing has no cyclic buffer
  * dependency, so every flow must complete (and the backend checks that the
- * buffer accounting returns to zero whenever the network is empty). */
+ * buffer accounting is back at zero at the end of the run). */
 static void small_buffer_under_pfc_completes(void)
 {
     char command[2048];

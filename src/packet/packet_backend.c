@@ -1057,9 +1057,11 @@ static int packet_add_flow(void *state, const m4_flow_start *fs)
     return s->err;
 }
 
-/* With no packet in the network, every switch's buffer accounting must be
- * back at zero; a leak would shrink the dynamic thresholds run after run
- * (one did, and deadlocked small buffers), so it is an error, not a drift. */
+/* With no packet left in the network at the end of a run, every switch's
+ * buffer accounting must be back at zero; a leak shrinks the dynamic
+ * thresholds as the run goes on (one did, and deadlocked small buffers), so it
+ * is an error, not a drift. Checked once, in packet_finish, because a scan of
+ * every ingress queue per idle moment would cost O(links) per flow. */
 static int check_buffers_empty(const pkt_sim *s)
 {
     for (int32_t d = 0; d < s->num_dlinks; d++)
@@ -1138,6 +1140,11 @@ static int packet_finish(void *state)
     pkt_sim *s = state;
     if (s->err)
         return s->err;
+    if (s->pkts_in_use == 0) {
+        int err = check_buffers_empty(s);
+        if (err)
+            return err;
+    }
     if (s->log)
         fprintf(s->log,
                 "packet: %lld events, %lld data packets, %lld drops, %lld PFC pauses, %lld NACKs, "
