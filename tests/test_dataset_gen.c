@@ -141,6 +141,7 @@ static void draws_stay_inside_the_ranges(void)
     enum { DRAWS = 1000 };
     int cc_count[M4_CC_COUNT] = {0}, builtin_count[M4_DSGEN_BUILTIN_COUNT] = {0};
     int synthetic = 0, default_window = 0, family_count[M4_SYNTH_FAMILIES] = {0};
+    int small_buffer = 0, large_above_geomean = 0;
     for (int i = 0; i < DRAWS; i++) {
         m4_dsgen_draw d;
         m4_dsgen_draw_scenario(seed, i, &d);
@@ -149,6 +150,9 @@ static void draws_stay_inside_the_ranges(void)
         CHECK(d.sigma >= 1.0 && d.sigma <= 2.0);
         CHECK(c->buffer_kb >= M4_DSGEN_BUFFER_KB_MIN && c->buffer_kb <= M4_DSGEN_BUFFER_KB_MAX &&
               on_step(c->buffer_kb, 1));
+        small_buffer += c->buffer_kb < 200;
+        /* log-uniform over [200, 4000]: half above the geometric mean 894 */
+        large_above_geomean += c->buffer_kb > 894.4;
         CHECK(c->pfc == 1);
         CHECK(c->window_bytes == 0 || (c->window_bytes >= 10000 && c->window_bytes <= 20000));
         default_window += c->window_bytes == 0;
@@ -193,6 +197,8 @@ static void draws_stay_inside_the_ranges(void)
         CHECK(cc_count[k] > 250 - 70 && cc_count[k] < 250 + 70);
     CHECK(synthetic > 750 - 70 && synthetic < 750 + 70);
     CHECK(default_window > 500 - 80 && default_window < 500 + 80);
+    CHECK(small_buffer > 500 - 80 && small_buffer < 500 + 80);
+    CHECK(large_above_geomean > 250 - 60 && large_above_geomean < 250 + 60);
     for (int k = 0; k < M4_DSGEN_BUILTIN_COUNT; k++)
         CHECK(builtin_count[k] > 20); /* expected 62.5 each */
     for (int k = 0; k < M4_SYNTH_FAMILIES; k++)

@@ -65,7 +65,12 @@ void m4_dsgen_draw_scenario(uint64_t seed, int64_t index, m4_dsgen_draw *out)
     m4_config *cfg = &out->config;
     m4_config_defaults(cfg, cc);
     cfg->pfc = 1;
-    cfg->buffer_kb = uniform_in(&rng, M4_DSGEN_BUFFER_KB_MIN, M4_DSGEN_BUFFER_KB_MAX, 1);
+    double buffer_branch_u = m4_rng_uniform(&rng), buffer_u = m4_rng_uniform(&rng);
+    cfg->buffer_kb =
+        buffer_branch_u < M4_DSGEN_P_SMALL_BUFFER
+            ? round(M4_DSGEN_BUFFER_KB_MIN + buffer_u * (M4_DSGEN_BUFFER_KB_MID - M4_DSGEN_BUFFER_KB_MIN))
+            : round(M4_DSGEN_BUFFER_KB_MID *
+                    pow(M4_DSGEN_BUFFER_KB_MAX / M4_DSGEN_BUFFER_KB_MID, buffer_u));
     double window_u = m4_rng_uniform(&rng);
     int64_t window = M4_DSGEN_WINDOW_MIN +
                      (int64_t)m4_rng_below(&rng, M4_DSGEN_WINDOW_MAX - M4_DSGEN_WINDOW_MIN + 1);
@@ -320,8 +325,9 @@ static void fill_dataset_identity(FILE *f, const m4_dsgen_spec *spec)
             M4_DSGEN_P_SYNTHETIC);
     fprintf(f, "load %.2f %.2f\nsigma %g %g\ncc dctcp dcqcn hpcc timely\n", M4_DSGEN_LOAD_MIN,
             M4_DSGEN_LOAD_MAX, M4_DSGEN_SIGMA_MIN, M4_DSGEN_SIGMA_MAX);
-    fprintf(f, "BUFFER_KB %g %g\nWINDOW_BYTES 0:%.2f %d %d\nPFC 1\n", M4_DSGEN_BUFFER_KB_MIN,
-            M4_DSGEN_BUFFER_KB_MAX, M4_DSGEN_P_DEFAULT_WINDOW, M4_DSGEN_WINDOW_MIN,
+    fprintf(f, "BUFFER_KB %g %g:%.2f %g:log\n", M4_DSGEN_BUFFER_KB_MIN, M4_DSGEN_BUFFER_KB_MID,
+            M4_DSGEN_P_SMALL_BUFFER, M4_DSGEN_BUFFER_KB_MAX);
+    fprintf(f, "WINDOW_BYTES 0:%.2f %d %d\nPFC 1\n", M4_DSGEN_P_DEFAULT_WINDOW, M4_DSGEN_WINDOW_MIN,
             M4_DSGEN_WINDOW_MAX);
     fprintf(f, "DCTCP_K_KB %g %g\nDCQCN_KMIN_KB %g %g\nDCQCN_KMAX_KB %g %g\n",
             M4_DSGEN_DCTCP_K_MIN, M4_DSGEN_DCTCP_K_MAX, M4_DSGEN_DCQCN_KMIN_MIN,

@@ -27,7 +27,7 @@
 
 /* Version of the drawing rules; a dataset written under another refuses to
  * be extended. */
-#define M4_DSGEN_VERSION 1
+#define M4_DSGEN_VERSION 2
 #define M4_DSGEN_MAX_SCENARIOS 100000 /* five digits in sNNNNN */
 #define M4_DSGEN_DEFAULT_TOPO "fabric:pods=2,racks=4,hosts=4"
 
@@ -37,13 +37,14 @@
 #define M4_DSGEN_LOAD_MAX 0.80
 #define M4_DSGEN_SIGMA_MIN 1.0
 #define M4_DSGEN_SIGMA_MAX 2.0
-/* m4 drew 100-200 KB. The shipped model was trained on 300-600 KB because
- * 100-200 KB "deadlocked" the fabric under PFC; that was a headroom
- * accounting leak in the packet backend (fixed: 100-200 KB runs complete,
- * tests/test_run_cli.c). Returning to m4's range needs a new dataset and
- * model, so the range stays with the shipped model's recipe until then. */
-#define M4_DSGEN_BUFFER_KB_MIN 300.0
-#define M4_DSGEN_BUFFER_KB_MAX 600.0
+/* Switch buffers: with probability P_SMALL_BUFFER m4's range [100, 200] KB
+ * (uniform), else log-uniform over [200, 4000] KB so that deployed sizes
+ * (the fork's default 3000 KB, which the evaluation uses) are inside the
+ * training range too. */
+#define M4_DSGEN_P_SMALL_BUFFER 0.5
+#define M4_DSGEN_BUFFER_KB_MIN 100.0
+#define M4_DSGEN_BUFFER_KB_MID 200.0
+#define M4_DSGEN_BUFFER_KB_MAX 4000.0
 #define M4_DSGEN_P_DEFAULT_WINDOW 0.5
 #define M4_DSGEN_WINDOW_MIN 10000
 #define M4_DSGEN_WINDOW_MAX 20000
