@@ -45,6 +45,9 @@ static const char *const usage =
     "  --burn-in N         [128] forward-only events before them\n"
     "  --uniform-fraction X [0.5] share of samples started uniformly over all events\n"
     "                      instead of balanced over busy-period length\n"
+    "  --closed-loop X     [0] share of samples (training and validation) run closed\n"
+    "                      loop: after the burn-in, completions come from the model's own\n"
+    "                      predictions, as in the m4 backend (slowdown loss only)\n"
     "  --val-fraction X    [0.05] scenarios held out for validation\n"
     "  --val-samples N     [64] validation samples (fixed positions)\n"
     "  --patience N        [5] plateau patience in epochs\n"
@@ -151,6 +154,8 @@ int m4_cmd_train(int argc, char **argv)
             if (!(rc = parse_float(a, v, 1e-8, 1.0, &x))) o.lr = (float)x;
         } else if (!strcmp(a, "--uniform-fraction")) {
             if (!(rc = parse_float(a, v, 0, 1, &x))) o.uniform_fraction = (float)x;
+        } else if (!strcmp(a, "--closed-loop")) {
+            if (!(rc = parse_float(a, v, 0, 1, &x))) o.closed_loop_fraction = (float)x;
         } else if (!strcmp(a, "--shrink")) {
             if (!(rc = parse_float(a, v, 0, 1, &x))) o.shrink = (float)x;
         } else if (!strcmp(a, "--val-fraction")) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/heap.h"
 #include "core/progress.h"
 #include "core/rng.h"
 #include "m4/busy_period.h"
@@ -29,6 +30,7 @@ void m4_train_options_default(m4_train_options *o)
     o->sample_events = 384;
     o->burn_in_events = 128;
     o->uniform_fraction = 0.5f;
+    o->closed_loop_fraction = 0.0f;
     o->shrink = 1.0f;
     o->val_fraction = 0.05f;
     o->val_samples = 64;
@@ -69,6 +71,13 @@ struct m4_trainer_worker {
     int32_t dh_flows, dz_links;
     int64_t *remaining_stamp, *queue_stamp;
     float *remaining_value, *queue_value;
+    /* closed-loop samples: each flow's latest predicted completion, as the
+     * m4 backend keeps them (heap entries carry flow << 32 | generation) */
+    int track_predictions;
+    uint32_t *prediction_generation;
+    int64_t *completion_ns;        /* closed loop: when each flow completed, -1 = not */
+    int32_t prediction_flows;
+    m4_heap predictions;
 };
 
 int m4_trainer_worker_create(m4_trainer_worker **out, const m4_model *m)
@@ -79,6 +88,7 @@ int m4_trainer_worker_create(m4_trainer_worker **out, const m4_model *m)
     m4_nn_arena_init(&w->tape, 1 << 20);
     m4_nn_arena_init(&w->scratch, 1 << 18);
     m4_nn_arena_init(&w->dbuf, 1 << 16);
+    m4_heap_init(&w->predictions);
     *out = w;
     return M4_OK;
 }
@@ -90,6 +100,8 @@ void m4_trainer_worker_free(m4_trainer_worker *w)
     m4_nn_arena_free(&w->tape), m4_nn_arena_free(&w->scratch), m4_nn_arena_free(&w->dbuf);
     free(w->events), free(w->dh_flow), free(w->dz_link);
     free(w->remaining_stamp), free(w->queue_stamp), free(w->remaining_value), free(w->queue_value);
+    free(w->prediction_generation), free(w->completion_ns);
+    m4_heap_free(&w->predictions);
     free(w);
 }
 
@@ -125,6 +137,19 @@ static int worker_prepare(m4_trainer_worker *w, const m4_train_scenario *s)
         return err;
     for (int32_t i = 0; i < s->num_flows; i++) w->remaining_stamp[i] = -1;
     for (int32_t i = 0; i < s->num_links; i++) w->queue_stamp[i] = -1;
+    w->track_predictions = 0;
+    w->predictions.count = 0;
+    if (w->prediction_flows < s->num_flows) {
+        size_t n = (size_t)(s->num_flows > 0 ? s->num_flows : 1);
+        free(w->prediction_generation), free(w->completion_ns);
+        w->prediction_generation = malloc(sizeof(uint32_t) * n);
+        w->completion_ns = malloc(sizeof(int64_t) * n);
+        w->prediction_flows = 0;
+        if (!w->prediction_generation || !w->completion_ns) return M4_ENOMEM;
+        w->prediction_flows = s->num_flows;
+    }
+    memset(w->prediction_generation, 0, sizeof(uint32_t) * (size_t)s->num_flows);
+    for (int32_t i = 0; i < s->num_flows; i++) w->completion_ns[i] = -1;
     return M4_OK;
 }
 
@@ -153,19 +178,51 @@ static int seed_active_flows(m4_trainer_worker *w, const m4_train_scenario *s, i
             return M4_ENOMEM;                                       \
     } while (0)
 
-/* Forward through event e; rec (may be NULL) keeps what backward needs. */
-static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, int64_t e,
+/* One event of a sample: flow f arrives (kind 0) or completes (kind 1) at t. */
+typedef struct sample_event {
+    int64_t time_ns;
+    int32_t flow;
+    int kind;
+    int64_t truth; /* the ground-truth event whose remaining/queue targets hold, -1: none */
+} sample_event;
+
+static sample_event truth_event(const m4_train_scenario *s, int64_t e)
+{
+    return (sample_event){s->event_time_ns[e], s->event_flow[e], s->event_kind[e], e};
+}
+
+/* The m4 backend's prediction for the component's flows: completion at
+ * start + max(1, slowdown) x ideal, never before now. */
+static int push_predictions(m4_trainer_worker *w, const m4_train_scenario *s, int64_t now_ns,
+                            const float *slowdown)
+{
+    const m4_state *st = &w->state;
+    for (int r = 0; r < st->comp_num_flows; r++) {
+        int32_t g = st->comp_flows[r];
+        double sd = slowdown[r] > 1.0f ? slowdown[r] : 1.0;
+        int64_t end = s->flow_start_ns[g] + (int64_t)(sd * (double)s->flow_ideal_ns[g] + 0.5);
+        if (end < now_ns) end = now_ns;
+        uint32_t gen = ++w->prediction_generation[g];
+        int err = m4_heap_push(&w->predictions, end, (uint64_t)g << 32 | gen);
+        if (err) return err;
+    }
+    return M4_OK;
+}
+
+/* Forward through one event; rec (may be NULL) keeps what backward needs. */
+static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, sample_event ev,
                          m4_nn_arena *arena, event_record *rec, int with_heads,
                          m4_sample_loss *loss)
 {
     m4_state *st = &w->state;
     const int H = w->m->dims.hidden;
-    const int64_t t = s->event_time_ns[e];
-    const int32_t f = s->event_flow[e];
+    const int64_t t = ev.time_ns, e = ev.truth;
+    const int32_t f = ev.flow;
     const int32_t *path = s->flow_path + (size_t)f * M4_MAX_HOPS;
     const int32_t hops = s->flow_num_hops[f];
     int err;
-    if (s->event_kind[e] == 0) {
+    if (w->track_predictions) w->prediction_generation[f]++; /* its old prediction is void */
+    if (ev.kind == 0) {
         if ((err = m4_state_add_flow(st, f, path, hops, s->flow_size[f], t))) return err;
         m4_state_set_flow_ideal(st, f, s->flow_ideal_ns[f]);
         st->num_reset_links = 0;
@@ -177,7 +234,7 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, int64
     if (rec) {
         memset(rec, 0, sizeof *rec);
         rec->event_flow = f;
-        rec->completion = s->event_kind[e] == 1;
+        rec->completion = ev.kind == 1;
         rec->num_reset = st->num_reset_links;
         memcpy(rec->reset, st->reset_links, sizeof(int32_t) * st->num_reset_links);
     }
@@ -199,15 +256,19 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, int64
     m4_step_record local, *step = rec ? &rec->step : &local;
     if ((err = m4_step_forward(step, w->m, &in, arena, with_heads))) return err;
     m4_state_scatter(st, t, step->flow_h_out, step->link_z_out);
+    if (w->track_predictions && (err = push_predictions(w, s, t, step->slowdown))) return err;
 
-    /* targets of this event */
-    for (int64_t r = s->remaining_offset[e]; r < s->remaining_offset[e + 1]; r++) {
-        w->remaining_stamp[s->remaining_flow[r]] = e;
-        w->remaining_value[s->remaining_flow[r]] = s->remaining_fraction[r];
-    }
-    for (int64_t r = s->queue_offset[e]; r < s->queue_offset[e + 1]; r++) {
-        w->queue_stamp[s->queue_link[r]] = e;
-        w->queue_value[s->queue_link[r]] = s->queue_target[r];
+    /* targets of this event (a closed-loop event, e = -1, has only the final
+     * slowdowns) */
+    if (e >= 0) {
+        for (int64_t r = s->remaining_offset[e]; r < s->remaining_offset[e + 1]; r++) {
+            w->remaining_stamp[s->remaining_flow[r]] = e;
+            w->remaining_value[s->remaining_flow[r]] = s->remaining_fraction[r];
+        }
+        for (int64_t r = s->queue_offset[e]; r < s->queue_offset[e + 1]; r++) {
+            w->queue_stamp[s->queue_link[r]] = e;
+            w->queue_value[s->queue_link[r]] = s->queue_target[r];
+        }
     }
     float *sd_t = NULL, *rem_t = NULL, *q_t = NULL;
     if (rec) {
@@ -230,7 +291,7 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, int64
             loss->slowdown_count++;
         }
         if (sd_t) sd_t[r] = target;
-        float rem = w->remaining_stamp[g] == e ? w->remaining_value[g] : NAN;
+        float rem = e >= 0 && w->remaining_stamp[g] == e ? w->remaining_value[g] : NAN;
         if (rem_t) rem_t[r] = rem;
         if (with_heads && !isnan(rem) && loss) {
             loss->remaining_sum += fabs(step->remaining[r] - rem);
@@ -239,7 +300,7 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, int64
     }
     for (int r = 0; r < L; r++) {
         int32_t l = st->comp_links[r];
-        float q = w->queue_stamp[l] == e ? w->queue_value[l] : NAN;
+        float q = e >= 0 && w->queue_stamp[l] == e ? w->queue_value[l] : NAN;
         if (q_t) q_t[r] = q;
         if (with_heads && !isnan(q) && loss) {
             loss->queue_sum += fabs(step->queue[r] - q);
@@ -319,43 +380,139 @@ static void loss_add(m4_sample_loss *a, const m4_sample_loss *b)
     a->queue_sum += b->queue_sum, a->queue_count += b->queue_count;
 }
 
-int m4_trainer_run_sample(m4_trainer_worker *w, const m4_train_scenario *s, int64_t from,
-                          int64_t burn_in, int64_t events, int window, float *grads,
-                          m4_sample_loss *loss)
+/* Where a sample's events come from: the ground-truth sequence (teacher
+ * forcing), or, closed loop, the ground-truth arrivals merged with the
+ * model's own predicted completions, exactly as the m4 backend orders them
+ * (an arrival before a completion at the same instant). */
+typedef struct event_source {
+    int closed_loop;
+    int64_t next_truth;  /* teacher: next event; closed loop: scan for the next arrival */
+    int64_t now_ns;
+} event_source;
+
+static int live_prediction(const m4_trainer_worker *w, uint64_t data)
+{
+    return (uint32_t)data == w->prediction_generation[(int32_t)(data >> 32)];
+}
+
+/* Next event, or 0 when the source is exhausted. */
+static int next_event(m4_trainer_worker *w, const m4_train_scenario *s, event_source *src,
+                      sample_event *out)
+{
+    if (!src->closed_loop) {
+        if (src->next_truth >= s->num_events) return 0;
+        *out = truth_event(s, src->next_truth++);
+        return 1;
+    }
+    while (src->next_truth < s->num_events && s->event_kind[src->next_truth] != 0)
+        src->next_truth++;
+    while (m4_heap_count(&w->predictions) > 0 && !live_prediction(w, w->predictions.entries[0].data)) {
+        m4_heap_entry stale;
+        m4_heap_pop(&w->predictions, &stale);
+    }
+    int64_t arrival = src->next_truth < s->num_events ? s->event_time_ns[src->next_truth] : INT64_MAX;
+    int64_t completion = m4_heap_peek_time(&w->predictions);
+    if (arrival == INT64_MAX && completion == INT64_MAX) return 0;
+    if (arrival <= completion) {
+        int64_t e = src->next_truth++;
+        *out = (sample_event){arrival, s->event_flow[e], 0, -1};
+    } else {
+        m4_heap_entry top;
+        m4_heap_pop(&w->predictions, &top);
+        *out = (sample_event){completion, (int32_t)(top.data >> 32), 1, -1};
+    }
+    if (out->time_ns < src->now_ns) out->time_ns = src->now_ns;
+    src->now_ns = out->time_ns;
+    if (out->kind == 1) w->completion_ns[out->flow] = out->time_ns;
+    return 1;
+}
+
+/* Switch to closed loop at ground-truth event `from`: every active flow the
+ * burn-in left without a prediction gets its true completion (the state a
+ * closed-loop run would have reached is unknown; the truth is the nearest). */
+static int start_closed_loop(m4_trainer_worker *w, const m4_train_scenario *s, int64_t from,
+                             event_source *src, int64_t *max_events)
+{
+    int64_t now = from > 0 ? s->event_time_ns[from - 1] : 0;
+    int64_t active = 0, arrivals = 0;
+    for (int32_t g = 0; g < s->num_flows; g++) {
+        if (!w->state.flow_active[g]) continue;
+        active++;
+        if (w->prediction_generation[g] != 0) continue;
+        int64_t end = s->flow_start_ns[g] +
+                      (int64_t)((double)s->flow_slowdown[g] * (double)s->flow_ideal_ns[g] + 0.5);
+        if (end < now) end = now;
+        uint32_t gen = ++w->prediction_generation[g];
+        int err = m4_heap_push(&w->predictions, end, (uint64_t)g << 32 | gen);
+        if (err) return err;
+    }
+    for (int64_t e = from; e < s->num_events; e++) arrivals += s->event_kind[e] == 0;
+    /* every flow active or still to arrive completes exactly once */
+    if (*max_events > active + 2 * arrivals) *max_events = active + 2 * arrivals;
+    *src = (event_source){1, from, now};
+    return M4_OK;
+}
+
+static int run_sample(m4_trainer_worker *w, const m4_train_scenario *s, int64_t from,
+                      int64_t burn_in, int64_t events, int window, int closed_loop, float *grads,
+                      m4_sample_loss *loss)
 {
     if (from < 0) from = 0;
+    if (from > s->num_events) from = s->num_events;
     if (burn_in > from) burn_in = from;
-    int64_t begin = from - burn_in, end = from + events;
-    if (end > s->num_events) end = s->num_events;
+    int64_t begin = from - burn_in;
+    if (!closed_loop && from + events > s->num_events) events = s->num_events - from;
     if (window < 1) window = 1;
     int err = worker_prepare(w, s);
     if (err) return err;
     if ((err = seed_active_flows(w, s, begin))) return err;
+    w->track_predictions = closed_loop;
     for (int64_t e = begin; e < from; e++) {
         m4_nn_arena_reset(&w->tape);
-        if ((err = forward_event(w, s, e, &w->tape, NULL, 0, NULL))) return err;
+        if ((err = forward_event(w, s, truth_event(s, e), &w->tape, NULL, 0, NULL))) return err;
     }
+    event_source src = {0, from, 0};
+    if (closed_loop && (err = start_closed_loop(w, s, from, &src, &events))) return err;
     if (window > w->events_capacity) {
         event_record *grown = realloc(w->events, sizeof *grown * (size_t)window);
         if (!grown) return M4_ENOMEM;
         w->events = grown;
         w->events_capacity = window;
     }
-    int64_t num_windows = (end - from + window - 1) / window;
-    for (int64_t start = from; start < end; start += window) {
-        int n = (int)(end - start < window ? end - start : window);
+    int64_t num_windows = (events + window - 1) / window;
+    for (int64_t done = 0; done < events; done += window) {
+        int n = (int)(events - done < window ? events - done : window);
         m4_nn_arena_reset(&w->tape);
         m4_sample_loss wl = {0};
-        for (int i = 0; i < n; i++) {
+        int i = 0;
+        sample_event ev;
+        for (; i < n && next_event(w, s, &src, &ev); i++) {
             if (!grads) m4_nn_arena_reset(&w->tape);
-            err = forward_event(w, s, start + i, &w->tape, grads ? &w->events[i] : NULL, 1, &wl);
+            err = forward_event(w, s, ev, &w->tape, grads ? &w->events[i] : NULL, 1, &wl);
             if (err) return err;
         }
-        if (grads && (err = backward_window(w, s, n, &wl, 1.0f / (float)num_windows, grads)))
+        if (grads && (err = backward_window(w, s, i, &wl, 1.0f / (float)num_windows, grads)))
             return err;
         loss_add(loss, &wl);
+        if (i < n) break;
     }
     return M4_OK;
+}
+
+int m4_trainer_run_sample(m4_trainer_worker *w, const m4_train_scenario *s, int64_t from,
+                          int64_t burn_in, int64_t events, int window, float *grads,
+                          m4_sample_loss *loss)
+{
+    return run_sample(w, s, from, burn_in, events, window, 0, grads, loss);
+}
+
+const int64_t *m4_trainer_completions(const m4_trainer_worker *w) { return w->completion_ns; }
+
+int m4_trainer_run_closed_loop_sample(m4_trainer_worker *w, const m4_train_scenario *s,
+                                      int64_t from, int64_t burn_in, int64_t events, int window,
+                                      float *grads, m4_sample_loss *loss)
+{
+    return run_sample(w, s, from, burn_in, events, window, 1, grads, loss);
 }
 
 /* ---- the training loop ---------------------------------------------------- */
@@ -368,6 +525,7 @@ typedef struct period_ref {
 typedef struct sample_pos {
     int32_t scenario;
     int64_t from;
+    int closed_loop;
 } sample_pos;
 
 #define SIZE_CLASSES 24
@@ -442,12 +600,12 @@ done:
     return err;
 }
 
-static sample_pos draw_sample(const trainer *tr, m4_rng *rng)
+static sample_pos draw_start(const trainer *tr, m4_rng *rng)
 {
     if (m4_rng_uniform(rng) < tr->o->uniform_fraction) {
         int32_t id = tr->train_ids[m4_rng_below(rng, (uint64_t)tr->num_train)];
         int64_t span = tr->scenarios[id].num_events - tr->o->sample_events / 2;
-        return (sample_pos){id, span > 0 ? (int64_t)m4_rng_below(rng, (uint64_t)span) : 0};
+        return (sample_pos){id, span > 0 ? (int64_t)m4_rng_below(rng, (uint64_t)span) : 0, 0};
     }
     int classes[SIZE_CLASSES], n = 0;
     for (int c = 0; c < SIZE_CLASSES; c++)
@@ -457,7 +615,18 @@ static sample_pos draw_sample(const trainer *tr, m4_rng *rng)
     int64_t last_start = p->last_event - tr->o->sample_events / 2;
     if (last_start < p->first_event) last_start = p->first_event;
     int64_t from = p->first_event + (int64_t)m4_rng_below(rng, (uint64_t)(last_start - p->first_event + 1));
-    return (sample_pos){p->scenario, from};
+    return (sample_pos){p->scenario, from, 0};
+}
+
+/* A training sample; with closed_loop_fraction > 0 a share of them run
+ * closed loop (the flag is drawn only then, so runs without it keep their
+ * samples). */
+static sample_pos draw_sample(const trainer *tr, m4_rng *rng)
+{
+    sample_pos p = draw_start(tr, rng);
+    if (tr->o->closed_loop_fraction > 0)
+        p.closed_loop = m4_rng_uniform(rng) < tr->o->closed_loop_fraction;
+    return p;
 }
 
 typedef struct job {
@@ -480,9 +649,8 @@ static void *job_run(void *arg)
     for (int i = j->first; i < j->count; i += j->stride) {
         const sample_pos *p = &j->samples[i];
         m4_sample_loss l = {0};
-        j->err = m4_trainer_run_sample(j->worker, &j->tr->scenarios[p->scenario], p->from,
-                                       o->burn_in_events, o->sample_events, o->window_events,
-                                       j->grads, &l);
+        j->err = run_sample(j->worker, &j->tr->scenarios[p->scenario], p->from, o->burn_in_events,
+                            o->sample_events, o->window_events, p->closed_loop, j->grads, &l);
         if (j->err) break;
         loss_add(&j->loss, &l);
         j->loss_sum += m4_sample_loss_total(&l);
@@ -673,7 +841,10 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
     for (int i = 0; i < o->val_samples; i++) {
         int32_t id = tr.val_ids[i % tr.num_val];
         int64_t span = tr.scenarios[id].num_events - o->sample_events;
-        val[i] = (sample_pos){id, span > 0 ? (int64_t)m4_rng_below(&vrng, (uint64_t)span) : 0};
+        val[i] = (sample_pos){id, span > 0 ? (int64_t)m4_rng_below(&vrng, (uint64_t)span) : 0, 0};
+        /* the closed-loop share spread evenly over the fixed positions */
+        val[i].closed_loop = (int)floor((i + 1) * o->closed_loop_fraction) >
+                             (int)floor(i * o->closed_loop_fraction);
     }
 
     int spe = o->samples_per_epoch > 0 ? o->samples_per_epoch : 2 * tr.num_train;

@@ -44,6 +44,8 @@ typedef struct m4_train_options {
     int burn_in_events;     /* forward-only events before them */
     float uniform_fraction; /* share of samples started uniformly over all events
                                (the rest balanced over busy-period length) */
+    float closed_loop_fraction; /* share of samples run closed loop (training and
+                               validation; see m4_trainer_run_closed_loop_sample) */
     float val_fraction;     /* scenarios held out for validation */
     int val_samples;        /* validation samples (fixed positions) */
     int plateau_patience;   /* epochs without improvement before lr x0.2 */
@@ -82,5 +84,18 @@ void m4_trainer_worker_free(m4_trainer_worker *w);
 int m4_trainer_run_sample(m4_trainer_worker *w, const m4_train_scenario *s, int64_t from,
                           int64_t burn_in, int64_t events, int window, float *grads,
                           m4_sample_loss *loss);
+/* The same sample closed loop: the burn-in replays the ground truth, then
+ * the `events` events are the true arrivals merged with the model's own
+ * predicted completions, ordered and timed exactly as the m4 backend does
+ * (active flows the burn-in did not predict start from their true
+ * completion). Only the slowdown loss applies (the remaining and queue
+ * targets belong to the true event times). This trains the model on the
+ * states its own errors lead to, which teacher forcing never shows it. */
+int m4_trainer_run_closed_loop_sample(m4_trainer_worker *w, const m4_train_scenario *s,
+                                      int64_t from, int64_t burn_in, int64_t events, int window,
+                                      float *grads, m4_sample_loss *loss);
+/* After a closed-loop sample: per flow of the scenario, the time its
+ * predicted completion fired, -1 where it did not within the sample. */
+const int64_t *m4_trainer_completions(const m4_trainer_worker *w);
 
 #endif
