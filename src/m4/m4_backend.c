@@ -41,6 +41,8 @@ typedef struct m4_backend {
     int32_t num_free;
     int32_t active;
     m4_heap predictions; /* data = slot << 32 | generation */
+    int64_t *ends;       /* predicted completions of the component, by row */
+    int32_t ends_capacity;
     int64_t now;
 } m4_backend;
 
@@ -53,6 +55,7 @@ static void backend_destroy(void *p)
     m4_nn_arena_free(&b->arena);
     free(b->slots);
     free(b->free_slots);
+    free(b->ends);
     m4_heap_free(&b->predictions);
     free(b);
 }
@@ -173,11 +176,22 @@ static int update_component(m4_backend *b, const int32_t *path, int32_t hops)
     m4_step_record rec;
     if ((err = m4_step_forward(&rec, &b->model, &in, &b->arena, 0))) return err;
     m4_state_scatter(st, b->now, rec.flow_h_out, rec.link_z_out);
+    if (N > b->ends_capacity) {
+        int64_t *grown = realloc(b->ends, sizeof(int64_t) * (size_t)N);
+        if (!grown) return M4_ENOMEM;
+        b->ends = grown, b->ends_capacity = N;
+    }
+    int64_t *ends = b->ends;
     for (int r = 0; r < N; r++) {
         m4_slot *s = &b->slots[st->comp_flows[r]];
         double slowdown = rec.slowdown[r] > 1.0f ? rec.slowdown[r] : 1.0;
         int64_t end = s->start_ns + (int64_t)(slowdown * (double)s->ideal_ns + 0.5);
-        if (end < b->now) end = b->now;
+        ends[r] = end < b->now ? b->now : end;
+    }
+    if ((err = m4_state_capacity_floor(st, b->now, ends))) return err;
+    for (int r = 0; r < N; r++) {
+        m4_slot *s = &b->slots[st->comp_flows[r]];
+        int64_t end = ends[r];
         s->predicted_end_ns = end;
         s->generation++;
         int32_t slot = st->comp_flows[r];
@@ -242,6 +256,7 @@ static int backend_advance(void *p, int64_t until_ns, m4_completion_list *comple
     int32_t path[M4_MAX_HOPS];
     int32_t hops = b->state.flow_num_hops[slot];
     memcpy(path, b->state.flow_path + (size_t)slot * M4_MAX_HOPS, sizeof(int32_t) * hops);
+    m4_state_flow_done(&b->state, slot, b->now);
     m4_state_remove_flow(&b->state, slot);
     s->handle = -1;
     s->generation++;

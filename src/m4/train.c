@@ -76,6 +76,8 @@ struct m4_trainer_worker {
     int track_predictions;
     uint32_t *prediction_generation;
     int64_t *completion_ns;        /* closed loop: when each flow completed, -1 = not */
+    int64_t *ends;                 /* predicted completions of the component, by row */
+    int32_t ends_capacity;
     int32_t prediction_flows;
     m4_heap predictions;
 };
@@ -100,7 +102,7 @@ void m4_trainer_worker_free(m4_trainer_worker *w)
     m4_nn_arena_free(&w->tape), m4_nn_arena_free(&w->scratch), m4_nn_arena_free(&w->dbuf);
     free(w->events), free(w->dh_flow), free(w->dz_link);
     free(w->remaining_stamp), free(w->queue_stamp), free(w->remaining_value), free(w->queue_value);
-    free(w->prediction_generation), free(w->completion_ns);
+    free(w->prediction_generation), free(w->completion_ns), free(w->ends);
     m4_heap_free(&w->predictions);
     free(w);
 }
@@ -192,21 +194,31 @@ static sample_event truth_event(const m4_train_scenario *s, int64_t e)
 }
 
 /* The m4 backend's prediction for the component's flows: completion at
- * start + max(1, slowdown) x ideal, never before now. */
+ * start + max(1, slowdown) x ideal, never before now, and never sooner than
+ * the links can carry the bits (m4_state_capacity_floor). */
 static int push_predictions(m4_trainer_worker *w, const m4_train_scenario *s, int64_t now_ns,
                             const float *slowdown)
 {
-    const m4_state *st = &w->state;
-    for (int r = 0; r < st->comp_num_flows; r++) {
+    m4_state *st = &w->state;
+    const int N = st->comp_num_flows;
+    if (N > w->ends_capacity) {
+        int64_t *grown = realloc(w->ends, sizeof(int64_t) * (size_t)N);
+        if (!grown) return M4_ENOMEM;
+        w->ends = grown, w->ends_capacity = N;
+    }
+    for (int r = 0; r < N; r++) {
         int32_t g = st->comp_flows[r];
         double sd = slowdown[r] > 1.0f ? slowdown[r] : 1.0;
         int64_t end = s->flow_start_ns[g] + (int64_t)(sd * (double)s->flow_ideal_ns[g] + 0.5);
-        if (end < now_ns) end = now_ns;
-        uint32_t gen = ++w->prediction_generation[g];
-        int err = m4_heap_push(&w->predictions, end, (uint64_t)g << 32 | gen);
-        if (err) return err;
+        w->ends[r] = end < now_ns ? now_ns : end;
     }
-    return M4_OK;
+    int err = m4_state_capacity_floor(st, now_ns, w->ends);
+    for (int r = 0; r < N && !err; r++) {
+        int32_t g = st->comp_flows[r];
+        uint32_t gen = ++w->prediction_generation[g];
+        err = m4_heap_push(&w->predictions, w->ends[r], (uint64_t)g << 32 | gen);
+    }
+    return err;
 }
 
 /* Forward through one event; rec (may be NULL) keeps what backward needs. */
@@ -227,6 +239,7 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, sampl
         m4_state_set_flow_ideal(st, f, s->flow_ideal_ns[f]);
         st->num_reset_links = 0;
     } else {
+        m4_state_flow_done(st, f, t);
         m4_state_remove_flow(st, f);
     }
     if ((err = m4_state_component(st, path, hops))) return err;
