@@ -17,7 +17,7 @@ mkdir -p "$OUT" || exit 1
 [ -f "$BUILD/libm4sim.a" ] || { echo "nn bench: $BUILD/libm4sim.a not built" >&2; exit 1; }
 ${CC:-cc} -std=c17 -D_GNU_SOURCE -O2 -I"$ROOT/include" -I"$ROOT/src" \
     -I/usr/include/x86_64-linux-gnu/openblas-pthread -o "$OUT/nn_bench" "$ROOT/bench/nn_bench.c" \
-    "$BUILD/libm4sim.a" -lopenblas -lm -lpthread || exit 1
+    "$BUILD/libm4sim.a" -lopenblas -lmvec -lm -lpthread || exit 1
 nice -n 19 "$OUT/nn_bench" | tee "$OUT/nn_bench.txt" || exit 1
 if [ -z "${OPENBLAS_CORETYPE:-}" ] && head -n 1 "$OUT/nn_bench.txt" | grep -q "kernels: Prescott"; then
     core=""
