@@ -615,7 +615,6 @@ static void toy_pipeline(void)
     long lc;
     char *mc = slurp("c.m4", &lc);
     CHECK(mc && lc == la && memcmp(ma, mc, (size_t)la) == 0);
-    free(ma);
     free(mc);
     /* Half the samples closed loop: trains, and the loss falls too. */
     CHECK_INT_EQ(train("e.m4", "--epochs 3 --threads 2 --closed-loop 0.5"), 0);
@@ -624,6 +623,37 @@ static void toy_pipeline(void)
     if (n == 4) {
         fprintf(stderr, "  closed-loop 0.5, train loss by epoch: %.4f %.4f %.4f\n", tl[1], tl[2], tl[3]);
         CHECK(tl[3] < tl[1]);
+    }
+    /* --init with no epochs rewrites the model as it is; with --shrink 0.5
+     * the slowdown head's last layer is halved and nothing else changes. */
+    CHECK_INT_EQ(train("f.m4", "--epochs 0 --init a.m4"), 0);
+    long lf;
+    char *mf = slurp("f.m4", &lf);
+    CHECK(mf && lf == la && memcmp(ma, mf, (size_t)la) == 0);
+    free(mf);
+    free(ma);
+    CHECK_INT_EQ(train("g.m4", "--epochs 0 --init a.m4 --shrink 0.5"), 0);
+    {
+        m4_model full, half;
+        snprintf(path, sizeof path, "%s/a.m4", scratch);
+        int ok = m4_model_load(&full, path) == M4_OK;
+        snprintf(path, sizeof path, "%s/g.m4", scratch);
+        ok = m4_model_load(&half, path) == M4_OK && ok;
+        CHECK(ok);
+        if (ok) {
+            size_t changed = 0, wrong = 0;
+            const float *w2 = full.w.slowdown.w2, *b2 = full.w.slowdown.b2;
+            for (size_t k = 0; k < full.num_params; k++) {
+                const float *p = full.params + k;
+                int in_last = (p >= w2 && p < w2 + full.dims.mlp_hidden) || p == b2;
+                float want = in_last ? 0.5f * full.params[k] : full.params[k];
+                changed += half.params[k] != full.params[k];
+                wrong += half.params[k] != want;
+            }
+            CHECK(changed > 0 && wrong == 0);
+            m4_model_free(&full);
+            m4_model_free(&half);
+        }
     }
     /* Resuming a finished run does nothing more. */
     CHECK_INT_EQ(train("c.m4", "--epochs 3 --threads 2 --resume"), 0);

@@ -45,6 +45,8 @@ static const char *const usage =
     "  --burn-in N         [128] forward-only events before them\n"
     "  --uniform-fraction X [0.5] share of samples started uniformly over all events\n"
     "                      instead of balanced over busy-period length\n"
+    "  --init FILE         start from this model (its dimensions and weights; fine-tuning);\n"
+    "                      with --epochs 0 it is only rewritten (with --shrink)\n"
     "  --closed-loop X     [0] share of samples (training and validation) run closed\n"
     "                      loop: after the burn-in, completions come from the model's own\n"
     "                      predictions, as in the m4 backend (slowdown loss only)\n"
@@ -139,7 +141,7 @@ int m4_cmd_train(int argc, char **argv)
         else if (!strcmp(a, "--hidden")) rc = parse_int(a, v, 4, 1024, &o.dims.hidden);
         else if (!strcmp(a, "--gnn")) rc = parse_int(a, v, 1, 1024, &o.dims.gnn);
         else if (!strcmp(a, "--mlp")) rc = parse_int(a, v, 1, 1024, &o.dims.mlp_hidden);
-        else if (!strcmp(a, "--epochs")) rc = parse_int(a, v, 1, 100000, &o.epochs);
+        else if (!strcmp(a, "--epochs")) rc = parse_int(a, v, 0, 100000, &o.epochs);
         else if (!strcmp(a, "--threads")) rc = parse_int(a, v, 1, 64, &o.threads);
         else if (!strcmp(a, "--batch")) rc = parse_int(a, v, 1, 4096, &o.batch);
         else if (!strcmp(a, "--samples")) rc = parse_int(a, v, 1, 100000000, &o.samples_per_epoch);
@@ -154,6 +156,8 @@ int m4_cmd_train(int argc, char **argv)
             if (!(rc = parse_float(a, v, 1e-8, 1.0, &x))) o.lr = (float)x;
         } else if (!strcmp(a, "--uniform-fraction")) {
             if (!(rc = parse_float(a, v, 0, 1, &x))) o.uniform_fraction = (float)x;
+        } else if (!strcmp(a, "--init")) {
+            o.init_path = v;
         } else if (!strcmp(a, "--closed-loop")) {
             if (!(rc = parse_float(a, v, 0, 1, &x))) o.closed_loop_fraction = (float)x;
         } else if (!strcmp(a, "--shrink")) {

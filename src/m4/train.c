@@ -835,7 +835,17 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
     for (int32_t i = 0; i < tr.num_train; i++)
         if ((err = add_periods(&tr, tr.train_ids[i]))) goto done;
 
-    if ((err = m4_model_create(&model, &o->dims, o->seed))) goto done;
+    if (o->init_path) {
+        /* Fine-tuning: the dimensions and weights of an existing model. */
+        m4_model init;
+        if ((err = m4_model_load(&init, o->init_path))) goto done;
+        err = m4_model_create(&model, &init.dims, o->seed);
+        if (!err) memcpy(model.params, init.params, sizeof(float) * model.num_params);
+        m4_model_free(&init);
+        if (err) goto done;
+    } else if ((err = m4_model_create(&model, &o->dims, o->seed))) {
+        goto done;
+    }
     const size_t P = model.num_params;
     grads = calloc(P, sizeof *grads);
     adam_m = calloc(P, sizeof *adam_m);
@@ -886,7 +896,7 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
         snprintf(line, sizeof line,
                  "# epoch train_loss val_loss val_slowdown_err lr seconds (data %s, %d train "
                  "+ %d val scenarios, H %d G %d)\n",
-                 data_dir, tr.num_train, tr.num_val, o->dims.hidden, o->dims.gnn);
+                 data_dir, tr.num_train, tr.num_val, model.dims.hidden, model.dims.gnn);
         if ((err = append_log(logp, line, 1))) goto done;
     }
     if (o->log)
@@ -896,7 +906,8 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
 
     double t0 = m4_now_seconds();
     if (epoch == 0) {
-        /* Epoch 0: the untrained model (flowSim's answer, see model.h) as the reference. */
+        /* Epoch 0: the untrained model (flowSim's answer, see model.h), or the
+         * --init one, as the reference. */
         double val_loss, val_sd;
         if ((err = validate(&tr, workers, thread_grads, threads, val, P, &val_loss, &val_sd)))
             goto done;
@@ -905,7 +916,8 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
         snprintf(line, sizeof line, "0 nan %.6f %.6f %.3g 0\n", val_loss, val_sd, plateau.lr);
         if ((err = append_log(logp, line, 0))) goto done;
         if (o->log)
-            fprintf(o->log, "train: untrained val %.4f (slowdown err %.4f)\n", val_loss, val_sd);
+            fprintf(o->log, "train: %s val %.4f (slowdown err %.4f)\n",
+                    o->init_path ? "initial" : "untrained", val_loss, val_sd);
     }
     for (; epoch < o->epochs; ) {
         m4_rng erng;

@@ -30,7 +30,8 @@
 #include "m4/model.h"
 
 typedef struct m4_train_options {
-    m4_model_dims dims;
+    m4_model_dims dims;     /* ignored with init_path */
+    const char *init_path;  /* start from this model's weights (NULL: seeded init) */
     int epochs;             /* at most this many epochs */
     float lr;               /* initial Adam learning rate */
     float weight_decay;
