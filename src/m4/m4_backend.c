@@ -256,7 +256,6 @@ static int backend_advance(void *p, int64_t until_ns, m4_completion_list *comple
     int32_t path[M4_MAX_HOPS];
     int32_t hops = b->state.flow_num_hops[slot];
     memcpy(path, b->state.flow_path + (size_t)slot * M4_MAX_HOPS, sizeof(int32_t) * hops);
-    m4_state_flow_done(&b->state, slot, b->now);
     m4_state_remove_flow(&b->state, slot);
     s->handle = -1;
     s->generation++;

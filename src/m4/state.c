@@ -28,6 +28,7 @@ int m4_state_reserve_flows(m4_state *s, int32_t capacity)
         grow((void **)&s->flow_mark, sizeof(uint32_t), o, n) ||
         grow((void **)&s->flow_active, 1, o, n) ||
         grow((void **)&s->flow_fluid_bits, sizeof(double), o, n) ||
+        grow((void **)&s->flow_wire_bits, sizeof(double), o, n) ||
         grow((void **)&s->flow_fluid_bps, sizeof(double), o, n) ||
         grow((void **)&s->flow_bottleneck_bps, sizeof(double), o, n) ||
         grow((void **)&s->flow_fluid_ns, sizeof(int64_t), o, n) ||
@@ -54,14 +55,13 @@ int m4_state_init(m4_state *s, int H, int32_t num_links, int32_t flow_capacity)
     s->comp_link_row = calloc(L, sizeof(int32_t));
     s->link_bps = calloc(L, sizeof(double));
     s->link_demand_bps = calloc(L, sizeof(double));
-    s->link_fluid_bps = calloc(L, sizeof(double));
-    s->link_debt_bits = calloc(L, sizeof(double));
-    s->link_debt_ns = calloc(L, sizeof(int64_t));
+    s->link_backlog_bits = calloc(L, sizeof(double));
+    s->link_backlog_ns = calloc(L, sizeof(int64_t));
     s->fair_capacity = calloc(L, sizeof(double));
     s->fair_unfrozen = calloc(L, sizeof(int32_t));
     s->fair_link_offset = calloc(L + 1, sizeof(int32_t));
-    if (!s->link_bps || !s->link_demand_bps || !s->link_fluid_bps || !s->link_debt_bits ||
-        !s->link_debt_ns || !s->fair_capacity || !s->fair_unfrozen || !s->fair_link_offset ||
+    if (!s->link_bps || !s->link_demand_bps || !s->link_backlog_bits ||
+        !s->link_backlog_ns || !s->fair_capacity || !s->fair_unfrozen || !s->fair_link_offset ||
         !s->link_z || !s->link_last_ns || !s->link_mark || !s->link_flows || !s->comp_links ||
         !s->comp_link_row) {
         m4_state_free(s);
@@ -82,65 +82,26 @@ void m4_state_free(m4_state *s)
         for (int32_t l = 0; l < s->num_links; l++) free(s->link_flows[l].slots);
     free(s->flow_h), free(s->flow_last_ns), free(s->flow_num_hops), free(s->flow_path);
     free(s->flow_mark), free(s->flow_active);
-    free(s->flow_fluid_bits), free(s->flow_fluid_bps), free(s->flow_bottleneck_bps);
+    free(s->flow_fluid_bits), free(s->flow_wire_bits), free(s->flow_fluid_bps), free(s->flow_bottleneck_bps);
     free(s->flow_fluid_ns), free(s->flow_tx_done_ns), free(s->flow_start_ns), free(s->flow_ideal_ns), free(s->flow_extra_ns);
     free(s->link_z), free(s->link_last_ns), free(s->link_mark), free(s->link_flows);
     free(s->comp_flows), free(s->comp_links), free(s->comp_link_row);
     free(s->pair_flow), free(s->pair_link);
-    free(s->link_bps), free(s->link_demand_bps), free(s->link_fluid_bps);
-    free(s->link_debt_bits), free(s->link_debt_ns), free(s->fair_capacity), free(s->fair_unfrozen), free(s->fair_link_offset);
+    free(s->link_bps), free(s->link_demand_bps);
+    free(s->link_backlog_bits), free(s->link_backlog_ns), free(s->fair_capacity), free(s->fair_unfrozen), free(s->fair_link_offset);
     free(s->fair_link_pairs), free(s->fair_frozen), free(s->floor_scratch);
     memset(s, 0, sizeof *s);
 }
 
-/* Bring a link's debt to now: it drains at the capacity the fluid rates
- * leave free. */
-static void drain_debt(m4_state *s, int32_t link, int64_t now_ns)
+/* The work-conserving backlog of a link at now: everything its flows
+ * brought, drained at the full link rate whenever there was any. */
+static void drain_backlog(m4_state *s, int32_t link, int64_t now_ns)
 {
-    /* A rate change dated before the last drain (a flow whose fluid bits ran
-     * out between events) drains nothing: the debt errs on the high side. */
-    if (now_ns <= s->link_debt_ns[link]) return;
-    if (s->link_debt_bits[link] > 0) {
-        double spare_bps = s->link_bps[link] - s->link_fluid_bps[link];
-        if (spare_bps < 0) spare_bps = 0;
-        double left = s->link_debt_bits[link] - spare_bps * (double)(now_ns - s->link_debt_ns[link]) * 1e-9;
-        s->link_debt_bits[link] = left > 0 ? left : 0;
-    }
-    s->link_debt_ns[link] = now_ns;
-}
-
-static void set_fluid_rate(m4_state *s, int32_t slot, double bps, int64_t now_ns)
-{
-    const int32_t *path = s->flow_path + (size_t)slot * M4_MAX_HOPS;
-    double change = bps - s->flow_fluid_bps[slot];
-    for (int32_t i = 0; i < s->flow_num_hops[slot]; i++) {
-        drain_debt(s, path[i], now_ns);
-        s->link_fluid_bps[path[i]] += change;
-    }
-    s->flow_fluid_bps[slot] = bps;
-}
-
-/* When the flow's fluid bits run out at its current rate (INT64_MAX: never). */
-static int64_t fluid_run_out_ns(const m4_state *s, int32_t slot)
-{
-    double bits = s->flow_fluid_bits[slot], rate = s->flow_fluid_bps[slot];
-    if (!(bits > 0)) return s->flow_fluid_ns[slot];
-    if (!(rate > 0)) return INT64_MAX;
-    return s->flow_fluid_ns[slot] + (int64_t)(bits / rate * 1e9);
-}
-
-void m4_state_flow_done(m4_state *s, int32_t slot, int64_t now_ns)
-{
-    if (slot < 0 || slot >= s->flow_capacity || !s->flow_active[slot]) return;
-    double left = s->flow_fluid_bits[slot] -
-                  s->flow_fluid_bps[slot] * (double)(now_ns - s->flow_fluid_ns[slot]) * 1e-9;
-    int64_t run_out = fluid_run_out_ns(s, slot);
-    set_fluid_rate(s, slot, 0.0, run_out < now_ns ? run_out : now_ns);
-    s->flow_fluid_bits[slot] = left > 0 ? left : 0;
-    s->flow_fluid_ns[slot] = now_ns;
-    if (!(left > 0)) return;
-    const int32_t *path = s->flow_path + (size_t)slot * M4_MAX_HOPS;
-    for (int32_t i = 0; i < s->flow_num_hops[slot]; i++) s->link_debt_bits[path[i]] += left;
+    if (now_ns <= s->link_backlog_ns[link]) return;
+    double left = s->link_backlog_bits[link] -
+                  s->link_bps[link] * (double)(now_ns - s->link_backlog_ns[link]) * 1e-9;
+    s->link_backlog_bits[link] = left > 0 ? left : 0;
+    s->link_backlog_ns[link] = now_ns;
 }
 
 int m4_state_add_flow(m4_state *s, int32_t slot, const int32_t *path, int32_t num_hops,
@@ -179,6 +140,11 @@ int m4_state_add_flow(m4_state *s, int32_t slot, const int32_t *path, int32_t nu
     /* Payload plus one 48-byte header per 1000-byte packet, as on the wire. */
     double wire_bytes = (double)size_bytes + (double)((size_bytes + 999) / 1000) * 48.0;
     s->flow_fluid_bits[slot] = wire_bytes * 8.0;
+    s->flow_wire_bits[slot] = wire_bytes * 8.0;
+    for (int32_t i = 0; i < num_hops; i++) {
+        drain_backlog(s, path[i], now_ns);
+        s->link_backlog_bits[path[i]] += wire_bytes * 8.0;
+    }
     s->flow_fluid_bps[slot] = 0.0;
     s->flow_bottleneck_bps[slot] = bottleneck;
     for (int32_t i = 0; i < num_hops; i++) s->link_demand_bps[path[i]] += bottleneck;
@@ -208,10 +174,8 @@ void m4_state_remove_flow(m4_state *s, int32_t slot)
             }
         }
         s->link_demand_bps[path[i]] -= s->flow_bottleneck_bps[slot];
-        s->link_fluid_bps[path[i]] -= s->flow_fluid_bps[slot];
         if (lf->count == 0) {
             s->link_demand_bps[path[i]] = 0; /* no rounding left behind */
-            s->link_fluid_bps[path[i]] = 0;
             m4_model_link_init(s->link_z + (size_t)path[i] * s->H, s->H);
             s->reset_links[s->num_reset_links++] = path[i];
         }
@@ -445,20 +409,27 @@ int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns)
     }
     end_row *rows = s->floor_scratch;
     for (int32_t r = 0; r < L; r++) {
-        int32_t n = 0;
-        for (int32_t k = s->fair_link_offset[r]; k < s->fair_link_offset[r + 1]; k++) {
-            int32_t row = s->pair_flow[s->fair_link_pairs[k]];
-            rows[n++] = (end_row){end_ns[row], row};
-        }
         const int32_t link = s->comp_links[r];
-        drain_debt(s, link, now_ns);
-        double bits = s->link_debt_bits[link];
-        if (n == 0) continue;
+        const int32_t n = s->fair_link_offset[r + 1] - s->fair_link_offset[r];
+        /* Only where the component holds every flow of the link: the bound
+         * subtracts the sizes of all that end later. */
+        if (n == 0 || n != s->link_flows[link].count) continue;
+        double after_bits = 0; /* wire bits of the link's flows, all of them for now */
+        for (int32_t k = 0; k < n; k++) {
+            int32_t row = s->pair_flow[s->fair_link_pairs[s->fair_link_offset[r] + k]];
+            rows[k] = (end_row){end_ns[row], row};
+            after_bits += s->flow_wire_bits[s->comp_flows[row]];
+        }
+        drain_backlog(s, link, now_ns);
+        const double backlog = s->link_backlog_bits[link];
+        if (!(backlog > 0)) continue;
         qsort(rows, (size_t)n, sizeof *rows, by_end_then_row);
         const double ns_per_bit = 1e9 / s->link_bps[link];
         for (int32_t j = 0; j < n; j++) {
-            bits += s->flow_fluid_bits[s->comp_flows[rows[j].row]];
-            int64_t floor_ns = now_ns + (int64_t)ceil(bits * ns_per_bit);
+            after_bits -= s->flow_wire_bits[s->comp_flows[rows[j].row]];
+            double owed = backlog - after_bits;
+            if (owed <= 0) continue;
+            int64_t floor_ns = now_ns + (int64_t)ceil(owed * ns_per_bit);
             if (end_ns[rows[j].row] < floor_ns) end_ns[rows[j].row] = floor_ns;
         }
     }
@@ -477,6 +448,13 @@ void m4_state_set_flow_progress(m4_state *s, int32_t slot, int64_t start_ns, int
 {
     s->flow_start_ns[slot] = start_ns;
     double wire = (double)remaining_bytes + (double)((remaining_bytes + 999) / 1000) * 48.0;
+    /* What it delivered before is not in its links' backlogs. */
+    double delivered = s->flow_fluid_bits[slot] - wire * 8.0;
+    const int32_t *path = s->flow_path + (size_t)slot * M4_MAX_HOPS;
+    for (int32_t i = 0; i < s->flow_num_hops[slot]; i++) {
+        double left = s->link_backlog_bits[path[i]] - delivered;
+        s->link_backlog_bits[path[i]] = left > 0 ? left : 0;
+    }
     s->flow_fluid_bits[slot] = wire * 8.0;
     s->flow_tx_done_ns[slot] = remaining_bytes > 0 ? -1 : s->flow_fluid_ns[slot];
 }
@@ -489,10 +467,8 @@ int m4_state_fluid(m4_state *s, int64_t now_ns, float *fair, float *base)
         double bits = s->flow_fluid_bits[f], rate = s->flow_fluid_bps[f];
         double left = bits - rate * (double)(now_ns - s->flow_fluid_ns[f]) * 1e-9;
         if (left <= 0 && bits > 0) {
-            /* Ran out in between: when, exactly, as flowSim's transmission end;
-             * its links were free of it from then on. */
-            s->flow_tx_done_ns[f] = fluid_run_out_ns(s, f);
-            set_fluid_rate(s, f, 0.0, s->flow_tx_done_ns[f]);
+            /* Ran out in between: when, exactly, as flowSim's transmission end. */
+            s->flow_tx_done_ns[f] = s->flow_fluid_ns[f] + (int64_t)(bits / rate * 1e9);
             left = 0;
         }
         s->flow_fluid_bits[f] = left > 0 ? left : 0;
@@ -505,10 +481,10 @@ int m4_state_fluid(m4_state *s, int64_t now_ns, float *fair, float *base)
         double end;
         if (s->flow_fluid_bits[f] > 0) {
             double rate = fair[r] * s->flow_bottleneck_bps[f];
-            set_fluid_rate(s, f, rate, now_ns);
+            s->flow_fluid_bps[f] = rate;
             end = (double)(now_ns - s->flow_start_ns[f]) + s->flow_fluid_bits[f] / rate * 1e9;
         } else {
-            set_fluid_rate(s, f, 0.0, now_ns);
+            s->flow_fluid_bps[f] = 0;
             int64_t done = s->flow_tx_done_ns[f] >= 0 ? s->flow_tx_done_ns[f] : now_ns;
             end = (double)(done - s->flow_start_ns[f]);
         }

@@ -32,6 +32,7 @@ typedef struct m4_state {
     unsigned char *flow_active;
     /* the fluid (flowSim) view of each flow, advanced lazily per component */
     double *flow_fluid_bits;       /* bits left under max-min rates */
+    double *flow_wire_bits;        /* its whole size on the wire, in bits */
     double *flow_fluid_bps;        /* current max-min rate */
     double *flow_bottleneck_bps;
     int64_t *flow_fluid_ns;        /* time the fluid view was last advanced */
@@ -52,12 +53,10 @@ typedef struct m4_state {
     int32_t comp_capacity_flows, comp_capacity_pairs;
     double *link_bps;              /* [num_links] rates for the fair shares (default 1) */
     double *link_demand_bps;       /* [num_links] sum of its active flows' bottleneck rates */
-    double *link_fluid_bps;        /* [num_links] sum of its active flows' max-min rates */
-    /* Work a link still owes (m4_state_flow_done): bits of flows that ended
-     * before their fluid view ran out, which the link must have carried
-     * anyway; drained by its capacity beyond the fluid rates. */
-    double *link_debt_bits;
-    int64_t *link_debt_ns;         /* when the debt was last drained */
+    /* Each link's work-conserving backlog: the wire bits of every flow
+     * that entered it, drained at the full link rate (m4_state_capacity_floor). */
+    double *link_backlog_bits;
+    int64_t *link_backlog_ns;      /* when it was last drained */
     /* Components through coupling links only (set by the trainer and the
      * backend): a link whose flows' bottleneck rates add up to at most its
      * capacity can never be the constraint of any of them, so it does not
@@ -85,11 +84,6 @@ int m4_state_reserve_flows(m4_state *s, int32_t capacity);
  * had no flow start from their initial state at now_ns. */
 int m4_state_add_flow(m4_state *s, int32_t slot, const int32_t *path, int32_t num_hops,
                       int64_t size_bytes, int64_t now_ns);
-/* A flow completes at now_ns (before m4_state_remove_flow): the bits its
- * fluid view still had become debt of every link on its path. Bandwidth is
- * conserved: a flow that ends earlier than max-min sharing says took that
- * share from the other flows of its links, whose fluid views do not know. */
-void m4_state_flow_done(m4_state *s, int32_t slot, int64_t now_ns);
 /* A flow leaves; links left without flows are reset to their initial state
  * (listed in reset_links). */
 void m4_state_remove_flow(m4_state *s, int32_t slot);
@@ -120,10 +114,12 @@ void m4_state_set_flow_progress(m4_state *s, int32_t slot, int64_t start_ns, int
 int m4_state_fluid(m4_state *s, int64_t now_ns, float *fair, float *base);
 
 /* Link capacity as a floor under predicted completions, after m4_state_fluid
- * at now: on each component link, taking its flows in predicted order, the
- * j-th cannot end before now + (debt + fluid bits left of the first j) /
- * capacity.
- * end_ns (N, by component row) is raised in place where it is lower. */
+ * at now. On a link whose flows are all in the component, take them in
+ * predicted order: by the j-th's end the link must have delivered all of the
+ * first j, so it cannot end before now + (backlog - wire bits of the flows
+ * ending after it) / capacity, the backlog being the link's work-conserving
+ * queue of everything its flows brought (no network delivers more). end_ns
+ * (N, by component row) is raised in place where it is lower. */
 int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns);
 
 /* Gather the component into a step input; buffers are the caller's and must

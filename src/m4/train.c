@@ -239,7 +239,6 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, sampl
         m4_state_set_flow_ideal(st, f, s->flow_ideal_ns[f]);
         st->num_reset_links = 0;
     } else {
-        m4_state_flow_done(st, f, t);
         m4_state_remove_flow(st, f);
     }
     if ((err = m4_state_component(st, path, hops))) return err;
