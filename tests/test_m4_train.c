@@ -282,10 +282,17 @@ static int matches(float *p, loss_fn fn, double g, double fd)
     return fabs(fine - g) <= 0.05 * fabs(g) + 2e-4;
 }
 
-static void whole_sequence_gradient_matches_finite_differences(void)
+/* One model draw of the check below; returns nonzero when the draw is
+ * inconclusive and not the last one: too many picked entries on a kink
+ * (their differences disagree between two steps, a property of the loss at
+ * that point, not of the backward pass), or too few matches. The latter
+ * also happens without a bug, about once in 200 seeds: a kink within 3e-4
+ * of the point, which every step straddles, gives the one-sided analytic
+ * derivative against the two-sided differences on all entries feeding it.
+ * A wrong backward path fails on every draw, so the caller redraws and only
+ * the last of its draws must pass the checks. */
+static int check_whole_sequence_draw(uint64_t seed, int last_draw)
 {
-    uint64_t seed = m4t_seed();
-    build_scenario();
     draw_model(seed, NE, 30, 10);
     CHECK(model.num_params <= 4096);
     float *grads = calloc(model.num_params, sizeof(float));
@@ -349,63 +356,92 @@ static void whole_sequence_gradient_matches_finite_differences(void)
      * every entry feeding that term at once, and only a smaller step (too
      * noisy in float) would reveal it; over 110 seeds the worst case was 83%
      * within 5%. A wrong gradient path moves most entries of its tensors. */
+    free(grads);
+    /* A kink at the evaluation point can touch most entries at once; such a
+     * draw says nothing about the backward pass, so the caller redraws. */
+    if ((kinked > checked / 3 || close < 0.8 * checked) && !last_draw) {
+        fprintf(stderr, "  inconclusive draw (%d of %d entries on a kink, %d of %d close):"
+                " redrawing the model\n", kinked, kinked + checked, close, checked);
+        return 1;
+    }
     CHECK(close >= 0.8 * checked);
     CHECK(kinked <= checked / 3);
     CHECK(tensors_hit >= 38);
     CHECK(checked >= 90);
-    free(grads);
+    return 0;
+}
+
+static void whole_sequence_gradient_matches_finite_differences(void)
+{
+    uint64_t seed = m4t_seed();
+    build_scenario();
+    for (int draw = 0; draw < 3; draw++)
+        if (!check_whole_sequence_draw(seed + 104729 * (uint64_t)draw, draw == 2)) break;
 }
 
 static void two_windows_differ_only_by_truncation(void)
 {
     uint64_t seed = m4t_seed();
     build_scenario();
-    draw_model(seed + 1, 5, 30, 10);
-    float *g1 = calloc(model.num_params, sizeof(float));
-    float *g2 = calloc(model.num_params, sizeof(float));
-    m4_sample_loss l1 = {0}, l2 = {0}, a, b;
-    CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, NE, g1, &l1), M4_OK);
-    CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, 5, g2, &l2), M4_OK);
-    /* The forward is the same: the same sums and counts. */
-    CHECK(l1.slowdown_sum == l2.slowdown_sum && l1.slowdown_count == l2.slowdown_count);
-    CHECK(l1.remaining_sum == l2.remaining_sum && l1.remaining_count == l2.remaining_count);
-    CHECK(l1.queue_sum == l2.queue_sum && l1.queue_count == l2.queue_count);
-    /* Splitting by hand (events 0-4, then 5-9 after a burn-in over 0-4) adds up to it. */
-    sample_loss(0, 0, 5, 5, &a);
-    sample_loss(5, 5, 5, 5, &b);
-    CHECK_INT_EQ(a.slowdown_count + b.slowdown_count, l1.slowdown_count);
-    CHECK_INT_EQ(a.queue_count + b.queue_count, l1.queue_count);
-    CHECK_NEAR(a.slowdown_sum + b.slowdown_sum, l1.slowdown_sum, 1e-9);
-    CHECK_NEAR(a.queue_sum + b.queue_sum, l1.queue_sum, 1e-9);
+    float *g1 = NULL, *g2 = NULL;
+    /* As in the check above, a draw with a kink at the point is inconclusive
+     * for the differences and is redrawn; the last draw must pass. */
+    for (int draw = 0; draw < 3; draw++) {
+        free(g1), free(g2);
+        draw_model(seed + 1 + 104729 * (uint64_t)draw, 5, 30, 10);
+        g1 = calloc(model.num_params, sizeof(float));
+        g2 = calloc(model.num_params, sizeof(float));
+        m4_sample_loss l1 = {0}, l2 = {0}, a, b;
+        CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, NE, g1, &l1), M4_OK);
+        CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, 5, g2, &l2), M4_OK);
+        /* The forward is the same: the same sums and counts. */
+        CHECK(l1.slowdown_sum == l2.slowdown_sum && l1.slowdown_count == l2.slowdown_count);
+        CHECK(l1.remaining_sum == l2.remaining_sum && l1.remaining_count == l2.remaining_count);
+        CHECK(l1.queue_sum == l2.queue_sum && l1.queue_count == l2.queue_count);
+        /* Splitting by hand (events 0-4, then 5-9 after a burn-in over 0-4) adds up to it. */
+        sample_loss(0, 0, 5, 5, &a);
+        sample_loss(5, 5, 5, 5, &b);
+        CHECK_INT_EQ(a.slowdown_count + b.slowdown_count, l1.slowdown_count);
+        CHECK_INT_EQ(a.queue_count + b.queue_count, l1.queue_count);
+        CHECK_NEAR(a.slowdown_sum + b.slowdown_sum, l1.slowdown_sum, 1e-9);
+        CHECK_NEAR(a.queue_sum + b.queue_sum, l1.queue_sum, 1e-9);
 
-    m4_model_weights w2;
-    m4_model_weights_at(&w2, g2, &model.dims);
-    tensor t[64], tg[64];
-    int nt = list_tensors(t, &model.w, &model.dims);
-    list_tensors(tg, &w2, &model.dims);
-    int out_checked = 0, out_close = 0, rec_checked = 0, rec_far = 0, kinked = 0;
-    for (int k = 0; k < nt; k++) {
-        size_t idx[3];
-        int picked = largest(tg[k].p, tg[k].n, 3, GRAD_FLOOR, idx);
-        for (int j = 0; j < picked; j++) {
-            double g = tg[k].p[idx[j]], fd;
-            if (!kink_free_fd(&t[k].p[idx[j]], loss_two_windows, &fd)) {
-                kinked++;
-                continue;
+        m4_model_weights w2;
+        m4_model_weights_at(&w2, g2, &model.dims);
+        tensor t[64], tg[64];
+        int nt = list_tensors(t, &model.w, &model.dims);
+        list_tensors(tg, &w2, &model.dims);
+        int out_checked = 0, out_close = 0, rec_checked = 0, rec_far = 0, kinked = 0;
+        for (int k = 0; k < nt; k++) {
+            size_t idx[3];
+            int picked = largest(tg[k].p, tg[k].n, 3, GRAD_FLOOR, idx);
+            for (int j = 0; j < picked; j++) {
+                double g = tg[k].p[idx[j]], fd;
+                if (!kink_free_fd(&t[k].p[idx[j]], loss_two_windows, &fd)) {
+                    kinked++;
+                    continue;
+                }
+                int ok = matches(&t[k].p[idx[j]], loss_two_windows, g, fd);
+                if (t[k].output_only && !ok)
+                    fprintf(stderr, "  %s[%zu]: two-window gradient %.6g, objective's fd %.6g\n",
+                            t[k].name, idx[j], g, fd);
+                if (t[k].output_only) out_checked++, out_close += ok;
+                else rec_checked++, rec_far += !ok;
             }
-            int ok = matches(&t[k].p[idx[j]], loss_two_windows, g, fd);
-            if (t[k].output_only && !ok)
-                fprintf(stderr, "  %s[%zu]: two-window gradient %.6g, objective's fd %.6g\n",
-                        t[k].name, idx[j], g, fd);
-            if (t[k].output_only) out_checked++, out_close += ok;
-            else rec_checked++, rec_far += !ok;
         }
+        fprintf(stderr, "  output MLPs: %d of %d match the two-window objective; recurrent: %d of %d"
+                " differ by more than 5%% (truncation); %d skipped (kinks)\n", out_close, out_checked,
+                rec_far, rec_checked, kinked);
+        /* kinks, see above; one ReLU kink once took 4 of 19 entries */
+        int conclusive = kinked <= out_checked + rec_checked && out_checked >= 12 &&
+                         out_close >= 0.75 * out_checked;
+        if (!conclusive && draw < 2) {
+            fprintf(stderr, "  inconclusive draw: redrawing the model\n");
+            continue;
+        }
+        CHECK(out_checked >= 12 && out_close >= 0.75 * out_checked);
+        break;
     }
-    fprintf(stderr, "  output MLPs: %d of %d match the two-window objective; recurrent: %d of %d"
-            " differ by more than 5%% (truncation); %d skipped (kinks)\n", out_close, out_checked,
-            rec_far, rec_checked, kinked);
-    /* kinks, see above; one ReLU kink once took 4 of 19 entries */
-    CHECK(out_checked >= 12 && out_close >= 0.75 * out_checked);
     /* Exactly the truncation: the two-window gradient is the mean of window 1's
      * own gradient and window 2's with its carried-in state held fixed (a
      * forward-only burn-in over window 1, then one window). */

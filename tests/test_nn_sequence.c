@@ -400,9 +400,13 @@ static void test_sequence_gradients(void)
     m4_rng rng;
     m4_rng_seed(&rng, m4t_seed());
     make_steps(&rng);
-    /* Redraw until no ReLU or |.| kink lies within 1e-4 of the base point: a
-     * +-1e-6 difference can then never straddle one. */
+    /* Redraw until no ReLU or |.| kink lies within 1e-4 of the base point (a
+     * +-1e-6 difference can then never straddle one) and the loss depends on
+     * the initial flow states at all (by the reference's own differences; a
+     * draw whose MLP ReLUs are all off has none, and the zero-row check below
+     * would then prove nothing). */
     int tries = 0;
+    double ref_signal = 0;
     do {
         for (int k = 0; k < NUM_TENSORS; k++)
             fill(&rng, params + tensor_off[k], tensor_size[k], -0.7, 0.7);
@@ -412,8 +416,21 @@ static void test_sequence_gradients(void)
         for (int k = 0; k < F * H; k++) dh[k] = h0[k];
         for (int k = 0; k < L * H; k++) dz[k] = z0[k];
         d_sequence(dparams, dh, dz);
-    } while (min_kink < 1e-4 && ++tries < 100);
+        double kink = min_kink;
+        ref_signal = 0;
+        for (int k = 0; k < F * H && kink >= 1e-4; k++) {
+            double keep = dh[k];
+            dh[k] = keep + FD_STEP;
+            double lp = d_sequence(dparams, dh, dz);
+            dh[k] = keep - FD_STEP;
+            double lm = d_sequence(dparams, dh, dz);
+            dh[k] = keep;
+            ref_signal += fabs(lp - lm) / (2 * FD_STEP);
+        }
+        min_kink = kink;
+    } while ((min_kink < 1e-4 || ref_signal < 1e-2) && ++tries < 100);
     CHECK(min_kink >= 1e-4);
+    CHECK(ref_signal >= 1e-2);
 
     m4_nn_arena tape, scratch;
     m4_nn_arena_init(&tape, 4096), m4_nn_arena_init(&scratch, 4096);
