@@ -32,6 +32,10 @@ TEST_SRC := $(sort $(wildcard tests/test_*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# Headers shared by the tests (testlib.h, scratch.h, packet_driver.h): every
+# test binary depends on all of them, since the .d files that -MMD writes next
+# to the test binaries are not included and test_library is built without them.
+TEST_HDR := $(wildcard tests/*.h)
 
 VERSION := $(shell sed -n 's/^\#define M4SIM_VERSION_STRING "\(.*\)"/\1/p' include/m4sim.h)
 SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
@@ -71,12 +75,12 @@ examples: $(EXAMPLE_BIN)
 $(BUILD)/m4sim: $(CLI_OBJ) $(BUILD)/libm4sim.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libm4sim.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/testlib.h $(BUILD)/libm4sim.a
+$(BUILD)/tests/%: tests/%.c $(TEST_HDR) $(BUILD)/libm4sim.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libm4sim.a $(LDFLAGS) $(LDLIBS)
 
 LIBRARY_TEST_BIN := $(filter $(BUILD)/tests/test_library%,$(TEST_BIN))
-$(LIBRARY_TEST_BIN): $(BUILD)/tests/%: tests/%.c tests/testlib.h include/m4sim.h $(BUILD)/libm4sim.a
+$(LIBRARY_TEST_BIN): $(BUILD)/tests/%: tests/%.c $(TEST_HDR) include/m4sim.h $(BUILD)/libm4sim.a
 	@mkdir -p $(dir $@)
 	$(CC) $(PUBLIC_CFLAGS) -D_GNU_SOURCE -Itests -o $@ $< $(BUILD)/libm4sim.a $(LDFLAGS) $(LDLIBS)
 

@@ -5,10 +5,9 @@
  * format (round trip, sizes, bad files through the CLI: exit 2, file:line,
  * no output), and the shipped examples. */
 #include "testlib.h"
+#include "scratch.h"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "app/app.h"
 #include "core/error.h"
@@ -16,47 +15,13 @@
 #include "net/scenario.h"
 #include "sim/sim.h"
 
-static char scratch[] = "/tmp/m4sim-test-app-XXXXXX";
-
-static const char *path_in(const char *name)
-{
-    static char buffers[4][512];
-    static int next;
-    char *p = buffers[next++ % 4];
-    snprintf(p, 512, "%s/%s", scratch, name);
-    return p;
-}
-
-static void write_text(const char *name, const char *text)
-{
-    FILE *f = fopen(path_in(name), "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
-static char *read_text(const char *name)
-{
-    static char buffer[1 << 16];
-    FILE *f = fopen(path_in(name), "r");
-    size_t n = f ? fread(buffer, 1, sizeof buffer - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buffer[n] = '\0';
-    return buffer;
-}
-
 static void setup(void)
 {
-    if (!mkdtemp(scratch)) {
-        perror("mkdtemp");
-        exit(1);
-    }
+    m4t_scratch_make("/tmp/m4sim-test-app-XXXXXX");
     /* Four hosts (0..3) on switch 4, 10 Gb/s, 1 us. */
-    mkdir(path_in("star"), 0755);
-    write_text("star/topology.txt", "5 1 4\n4\n0 4 10Gbps 1us 0\n1 4 10Gbps 1us 0\n"
-                                    "2 4 10Gbps 1us 0\n3 4 10Gbps 1us 0\n");
+    mkdir(m4t_path("star"), 0755);
+    m4t_write_text("star/topology.txt", "5 1 4\n4\n0 4 10Gbps 1us 0\n1 4 10Gbps 1us 0\n"
+                                        "2 4 10Gbps 1us 0\n3 4 10Gbps 1us 0\n");
 }
 
 static m4_scenario *scenario(const char *spec)
@@ -293,8 +258,8 @@ static void throughput_table_conserves_bytes(void)
     m4_app *app = random_app(&rng, sc, 50, 200000);
     m4_sim_options options = {.backend = M4_BACKEND_FLOW};
     CHECK(m4_app_run(app, sc, &options) == M4_OK);
-    CHECK(m4_app_write_results(app, path_in("tput"), 0) == M4_OK);
-    FILE *f = fopen(path_in("tput/throughput.txt"), "r");
+    CHECK(m4_app_write_results(app, m4t_path("tput"), 0) == M4_OK);
+    FILE *f = fopen(m4t_path("tput/throughput.txt"), "r");
     CHECK(f != NULL);
     if (!f)
         return;
@@ -328,8 +293,8 @@ static void text_format_round_trips(void)
     int32_t hosts[3] = {0, 2, 3};
     m4_app *ring = NULL, *back = NULL;
     CHECK(m4_app_ring_allreduce(&ring, hosts, 3, 3000000, 7000) == M4_OK);
-    CHECK(m4_app_write(ring, path_in("ring.txt")) == M4_OK);
-    CHECK(m4_app_load(&back, path_in("ring.txt")) == M4_OK);
+    CHECK(m4_app_write(ring, m4t_path("ring.txt")) == M4_OK);
+    CHECK(m4_app_load(&back, m4t_path("ring.txt")) == M4_OK);
     if (!ring || !back)
         return;
     CHECK_INT_EQ(m4_app_num_flows(back), 12);
@@ -363,14 +328,7 @@ static void text_format_round_trips(void)
     CHECK(m4_app_parse_hosts("3-1", &list, &count) != 0);
 }
 
-static int run_cli(const char *args)
-{
-    char command[2048];
-    snprintf(command, sizeof command, "cd %s && '%s' app %s >out.txt 2>err.txt", scratch,
-             m4t_cli(), args);
-    int status = system(command);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+static int run_cli(const char *args) { return m4t_run_cli("app", args); }
 
 static void bad_application_files_exit_2_naming_the_line(void)
 {
@@ -392,42 +350,43 @@ static void bad_application_files_exit_2_naming_the_line(void)
         {"# nothing\n", "bad.txt", "no flows"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        write_text("bad.txt", cases[c].text);
+        m4t_write_text("bad.txt", cases[c].text);
         CHECK_INT_EQ(run_cli("bad.txt --scenario star -o badout --quiet"), 2);
-        const char *err = read_text("err.txt");
+        const char *err = m4t_read_text("err.txt");
         if (!strstr(err, cases[c].where) || !strstr(err, cases[c].what)) {
             fprintf(stderr, "  case %zu: stderr '%s' lacks '%s' or '%s'\n", c, err,
                     cases[c].where, cases[c].what);
             m4t_failures_in_case++;
         }
         CHECK(strchr(err, '\n') == err + strlen(err) - 1); /* one message */
-        CHECK(access(path_in("badout"), F_OK) != 0);
-        CHECK(read_text("out.txt")[0] == '\0');
+        CHECK(!m4t_exists("badout"));
+        CHECK(m4t_read_text("out.txt")[0] == '\0');
     }
-    write_text("ok.txt", "flow a 0 1 100\n");
+    m4t_write_text("ok.txt", "flow a 0 1 100\n");
     CHECK_INT_EQ(run_cli("ok.txt --scenario star --backend warp"), 2);
     CHECK_INT_EQ(run_cli("ok.txt --scenario star --max-inflight 0"), 2);
     CHECK_INT_EQ(run_cli("ok.txt --scenario star --bin 5"), 2);
     CHECK_INT_EQ(run_cli("ok.txt"), 2);
     CHECK_INT_EQ(run_cli("missing.txt --scenario star"), 2);
     CHECK_INT_EQ(run_cli("--ring-allreduce 0-0 --size 1MB -o r.txt"), 2);
-    CHECK(access(path_in("r.txt"), F_OK) != 0);
+    CHECK(!m4t_exists("r.txt"));
     CHECK_INT_EQ(run_cli("--help"), 0);
-    CHECK(strstr(read_text("out.txt"), "after=DEP") != NULL);
-    CHECK(access(path_in("star/app-flow"), F_OK) != 0);
+    CHECK(strstr(m4t_read_text("out.txt"), "after=DEP") != NULL);
+    CHECK(!m4t_exists("star/app-flow"));
 }
 
 static void cli_runs_an_application_and_writes_every_output(void)
 {
     CHECK_INT_EQ(run_cli("--ring-allreduce 0-3 --size 400000 --think 1us -o ring.txt"), 0);
     CHECK_INT_EQ(run_cli("ring.txt --scenario star --quiet"), 0);
-    const char *summary = read_text("star/app-flow/app.txt");
+    const char *summary = m4t_read_text("star/app-flow/app.txt");
     CHECK(strstr(summary, "completion_ns 522828\n") != NULL); /* 6 x 86638 + 3 x 1000 */
     CHECK(strstr(summary, "bytes 2400000\n") != NULL);
-    CHECK(strstr(read_text("star/app-flow/fct.txt"),
+    CHECK(strstr(m4t_read_text("star/app-flow/fct.txt"),
                  "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
                  "0 0 1 100000 0 86638 86638 1.000000\n") != NULL);
-    CHECK(strstr(read_text("star/app-flow/throughput.txt"), "start_ns end_ns bytes gbps\n") != NULL);
+    CHECK(strstr(m4t_read_text("star/app-flow/throughput.txt"), "start_ns end_ns bytes gbps\n") !=
+          NULL);
 }
 
 static void shipped_examples_run_in_order(void)

@@ -1,51 +1,12 @@
 /* m4sim compare and the fct reader: statistics on hand-made files (exact
  * mean and nearest-rank percentiles), both input formats, and bad input. */
 #include "testlib.h"
-
-#include <sys/wait.h>
-#include <unistd.h>
+#include "scratch.h"
 
 #include "m4sim.h"
 #include "sim/fct.h"
 
-static char scratch[] = "/tmp/m4sim-test-compare-XXXXXX";
-
-static const char *path_in(const char *name)
-{
-    static char buffers[4][512];
-    static int next;
-    char *p = buffers[next++ % 4];
-    snprintf(p, 512, "%s/%s", scratch, name);
-    return p;
-}
-
-static void write_text(const char *name, const char *text)
-{
-    FILE *f = fopen(path_in(name), "w");
-    fputs(text, f);
-    fclose(f);
-}
-
-static char *read_text(const char *name)
-{
-    static char buffer[1 << 16];
-    FILE *f = fopen(path_in(name), "r");
-    size_t n = f ? fread(buffer, 1, sizeof buffer - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buffer[n] = '\0';
-    return buffer;
-}
-
-/* Run "m4sim compare ARGS" with stdout/stderr into scratch files; exit status. */
-static int compare_cli(const char *args)
-{
-    char command[2048];
-    snprintf(command, sizeof command, "cd %s && '%s' compare %s >out.txt 2>err.txt", scratch,
-             m4t_cli(), args);
-    int status = system(command);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+static int compare_cli(const char *args) { return m4t_run_cli("compare", args); }
 
 /* Value of "key": in the top level of the JSON object on the last stdout line
  * (the first occurrence, which precedes the nested objects). */
@@ -95,10 +56,10 @@ static void errors_of_hand_made_files(void)
         e += snprintf(est + e, sizeof est - (size_t)e, "%d 0 1 %lld 0 %d 100 %.1f\n", i,
                       (long long)sizes[i], 110 + 10 * i, 1.1 + 0.1 * i);
     }
-    write_text("ref.txt", ref);
-    write_text("est.txt", est);
+    m4t_write_text("ref.txt", ref);
+    m4t_write_text("est.txt", est);
     CHECK_INT_EQ(compare_cli("ref.txt est.txt --json"), 0);
-    const char *json = read_text("out.txt");
+    const char *json = m4t_read_text("out.txt");
     CHECK_NEAR(json_value(json, "n"), 10, 0);
     CHECK_NEAR(json_value(json, "mean"), 0.55, 1e-6);
     CHECK_NEAR(json_value(json, "p50"), 0.5, 1e-6);
@@ -120,7 +81,7 @@ static void errors_of_hand_made_files(void)
     CHECK(json[0] == '{' && strchr(json, '\n') == json + strlen(json) - 1);
     /* Text table mentions every bucket. */
     CHECK_INT_EQ(compare_cli("ref.txt est.txt"), 0);
-    const char *table = read_text("out.txt");
+    const char *table = m4t_read_text("out.txt");
     CHECK(strstr(table, "0-10KB") && strstr(table, "1MB+") && strstr(table, "0.5500"));
 }
 
@@ -128,17 +89,17 @@ static void reads_the_hpcc_format(void)
 {
     /* The ns-3 fork's rows: ips 0b000001 -> node 0, 0b000101 -> node 1. Its
      * own slowdowns 8558/7421 and 83236/61712 against ours at the ideal. */
-    write_text("hpcc.txt", "0 0b000001 0b000101 10000 100 5444 1000000000 8558 7421\n"
-                           "1 0b000001 0b000101 10001 100 70220 1500000000 83236 61712\n");
-    write_text("ours.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
-                           "0 0 1 5444 1000000000 7421 7421 1.000000\n"
-                           "1 0 1 70220 1500000000 61712 61712 1.000000\n");
+    m4t_write_text("hpcc.txt", "0 0b000001 0b000101 10000 100 5444 1000000000 8558 7421\n"
+                               "1 0b000001 0b000101 10001 100 70220 1500000000 83236 61712\n");
+    m4t_write_text("ours.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
+                               "0 0 1 5444 1000000000 7421 7421 1.000000\n"
+                               "1 0 1 70220 1500000000 61712 61712 1.000000\n");
     CHECK_INT_EQ(compare_cli("hpcc.txt ours.txt --json"), 0);
-    const char *json = read_text("out.txt");
+    const char *json = m4t_read_text("out.txt");
     double e0 = (8558.0 / 7421 - 1) / (8558.0 / 7421), e1 = (83236.0 / 61712 - 1) / (83236.0 / 61712);
     CHECK_NEAR(json_value(json, "mean"), (e0 + e1) / 2, 1e-5);
     m4_fct_table table;
-    CHECK(m4_fct_read(&table, path_in("hpcc.txt")) == M4_OK);
+    CHECK(m4_fct_read(&table, m4t_path("hpcc.txt")) == M4_OK);
     CHECK_INT_EQ(table.count, 2);
     if (table.count == 2) {
         CHECK_INT_EQ(table.rows[1].src, 0);
@@ -151,16 +112,18 @@ static void reads_the_hpcc_format(void)
 
 static void missing_flows_are_named(void)
 {
-    write_text("ref3.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
-                           "1 0 1 100 0 200 100 2\n7 0 1 100 0 200 100 2\n9 0 1 100 0 300 100 3\n");
-    write_text("est2.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
-                           "1 0 1 100 0 200 100 2\n9 0 1 100 0 150 100 1.5\n42 0 1 5 0 1 1 1\n");
+    m4t_write_text("ref3.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
+                               "1 0 1 100 0 200 100 2\n7 0 1 100 0 200 100 2\n"
+                               "9 0 1 100 0 300 100 3\n");
+    m4t_write_text("est2.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
+                               "1 0 1 100 0 200 100 2\n9 0 1 100 0 150 100 1.5\n"
+                               "42 0 1 5 0 1 1 1\n");
     CHECK_INT_EQ(compare_cli("ref3.txt est2.txt"), 2);
-    const char *err = read_text("err.txt");
+    const char *err = m4t_read_text("err.txt");
     CHECK(strstr(err, "flow 7 ") != NULL);
     CHECK(strstr(err, "ref3.txt line 3") != NULL);
     CHECK_INT_EQ(compare_cli("ref3.txt est2.txt --allow-missing --json"), 0);
-    const char *json = read_text("out.txt");
+    const char *json = m4t_read_text("out.txt");
     CHECK_NEAR(json_value(json, "n"), 2, 0);
     CHECK_NEAR(json_value(json, "missing"), 1, 0);
     CHECK_NEAR(json_value(json, "mean"), 0.25, 1e-9); /* errors 0 and 0.5 */
@@ -190,12 +153,12 @@ static void bad_input_names_file_and_line(void)
         {"", "bad.txt: empty"},
         {"0 zz 0b000101 10000 100 5444 1000000000 8558 7421\n", "bad.txt:1: sip is not a number"},
     };
-    write_text("good.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
-                           "1 0 1 100 0 200 100 2\n");
+    m4t_write_text("good.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
+                               "1 0 1 100 0 200 100 2\n");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        write_text("bad.txt", cases[i].text);
+        m4t_write_text("bad.txt", cases[i].text);
         CHECK_INT_EQ(compare_cli("good.txt bad.txt"), 2);
-        const char *err = read_text("err.txt");
+        const char *err = m4t_read_text("err.txt");
         if (!strstr(err, cases[i].expect)) {
             fprintf(stderr, "  case %zu: stderr '%s' lacks '%s'\n", i, err, cases[i].expect);
             CHECK(0);
@@ -203,17 +166,17 @@ static void bad_input_names_file_and_line(void)
         CHECK_INT_EQ(compare_cli("bad.txt good.txt"), 2);
     }
     CHECK_INT_EQ(compare_cli("good.txt no-such-file.txt"), 2);
-    CHECK(strstr(read_text("err.txt"), "no-such-file.txt: cannot open") != NULL);
+    CHECK(strstr(m4t_read_text("err.txt"), "no-such-file.txt: cannot open") != NULL);
     CHECK_INT_EQ(compare_cli("good.txt"), 2);
     CHECK_INT_EQ(compare_cli("good.txt good.txt --bogus"), 2);
     /* Same id, different sizes: different scenarios. */
-    write_text("other.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
-                            "1 0 1 101 0 200 100 2\n");
+    m4t_write_text("other.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
+                                "1 0 1 101 0 200 100 2\n");
     CHECK_INT_EQ(compare_cli("good.txt other.txt"), 2);
-    CHECK(strstr(read_text("err.txt"), "other.txt:2: flow 1 has size 101") != NULL);
+    CHECK(strstr(m4t_read_text("err.txt"), "other.txt:2: flow 1 has size 101") != NULL);
     /* A failed plot leaves no file behind: the directory does not exist. */
     CHECK_INT_EQ(compare_cli("good.txt good.txt --plot nodir/x.png"), 2);
-    CHECK(access(path_in("nodir/x.png"), F_OK) != 0);
+    CHECK(!m4t_exists("nodir/x.png"));
 }
 
 static void plot_writes_a_png(void)
@@ -222,12 +185,14 @@ static void plot_writes_a_png(void)
         fprintf(stderr, "  (gnuplot not installed: skipping the image check)\n");
         return;
     }
-    write_text("a.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
-                        "1 0 1 100 0 200 100 2\n2 0 1 100 0 300 100 3\n3 0 1 100 0 100 100 1\n");
-    write_text("b.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
-                        "1 0 1 100 0 250 100 2.5\n2 0 1 100 0 300 100 3\n3 0 1 100 0 120 100 1.2\n");
+    m4t_write_text("a.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
+                            "1 0 1 100 0 200 100 2\n2 0 1 100 0 300 100 3\n"
+                            "3 0 1 100 0 100 100 1\n");
+    m4t_write_text("b.txt", "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
+                            "1 0 1 100 0 250 100 2.5\n2 0 1 100 0 300 100 3\n"
+                            "3 0 1 100 0 120 100 1.2\n");
     CHECK_INT_EQ(compare_cli("a.txt b.txt --json --plot cdf.png"), 0);
-    FILE *f = fopen(path_in("cdf.png"), "rb");
+    FILE *f = fopen(m4t_path("cdf.png"), "rb");
     unsigned char magic[8] = {0};
     CHECK(f != NULL);
     if (f) {
@@ -236,25 +201,13 @@ static void plot_writes_a_png(void)
     }
     CHECK(magic[0] == 0x89 && magic[1] == 'P' && magic[2] == 'N' && magic[3] == 'G');
     /* stdout stays one JSON line even with gnuplot's chatter. */
-    const char *json = read_text("out.txt");
+    const char *json = m4t_read_text("out.txt");
     CHECK(json[0] == '{' && strchr(json, '\n') == json + strlen(json) - 1);
 }
 
-static void setup(void)
-{
-    if (!mkdtemp(scratch)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-}
+static void setup(void) { m4t_scratch_make("/tmp/m4sim-test-compare-XXXXXX"); }
 
-static void cleanup(void)
-{
-    char command[600];
-    snprintf(command, sizeof command, "rm -rf '%s'", scratch);
-    if (system(command) != 0)
-        fprintf(stderr, "  could not remove %s\n", scratch);
-}
+static void cleanup(void) { m4t_scratch_remove(); }
 
 M4_TEST_MAIN(M4_TEST(setup), M4_TEST(stats_are_nearest_rank), M4_TEST(errors_of_hand_made_files),
              M4_TEST(reads_the_hpcc_format), M4_TEST(missing_flows_are_named),

@@ -4,46 +4,13 @@
  * interruption, refusal of mixed parameters, bad options -> exit 2 and no
  * DATA, a failing worker -> exit 1 naming the scenario). */
 #include "testlib.h"
+#include "scratch.h"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/npy.h"
 #include "m4/dataset_gen.h"
-
-static char scratch[] = "/tmp/m4sim-test-dataset-XXXXXX";
-
-static const char *path_in(const char *name)
-{
-    static char buffers[8][512];
-    static int next;
-    char *p = buffers[next++ % 8];
-    snprintf(p, 512, "%s/%s", scratch, name);
-    return p;
-}
-
-static int exists(const char *name) { return access(path_in(name), F_OK) == 0; }
-
-/* Whole file (malloc'd, NUL-terminated) or NULL. */
-static char *slurp_path(const char *path, size_t *length)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *data = malloc((size_t)n + 1);
-    size_t got = fread(data, 1, (size_t)n, f);
-    fclose(f);
-    data[got] = 0;
-    if (length)
-        *length = got;
-    return data;
-}
-
-static char *slurp(const char *name, size_t *length) { return slurp_path(path_in(name), length); }
 
 /* summary.txt with the two lines that measure the machine (wall_s,
  * peak_rss_mb) removed; everything else must repeat exactly. */
@@ -65,7 +32,7 @@ static void strip_measured(char *text)
 static int same_file(const char *a, const char *b, int is_summary)
 {
     size_t na, nb;
-    char *x = slurp_path(a, &na), *y = slurp_path(b, &nb);
+    char *x = m4t_slurp(a, &na), *y = m4t_slurp(b, &nb);
     int same = x && y;
     if (same && is_summary) {
         strip_measured(x);
@@ -93,29 +60,14 @@ static int same_scenario(const char *data_a, const char *data_b, const char *sce
     int same = 1;
     for (int k = 0; k < NUM_SCENARIO_FILES; k++) {
         char a[640], b[640];
-        snprintf(a, sizeof a, "%s/%s/%s/%s", scratch, data_a, scenario, scenario_files[k]);
-        snprintf(b, sizeof b, "%s/%s/%s/%s", scratch, data_b, scenario, scenario_files[k]);
+        snprintf(a, sizeof a, "%s/%s/%s/%s", m4t_scratch, data_a, scenario, scenario_files[k]);
+        snprintf(b, sizeof b, "%s/%s/%s/%s", m4t_scratch, data_b, scenario, scenario_files[k]);
         same &= same_file(a, b, strstr(scenario_files[k], "summary") != NULL);
     }
     return same;
 }
 
-static int run_dataset(const char *args)
-{
-    char command[2048];
-    snprintf(command, sizeof command, "cd %s && '%s' dataset %s >out.txt 2>err.txt", scratch,
-             m4t_cli(), args);
-    int status = system(command);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void setup(void)
-{
-    if (!mkdtemp(scratch)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-}
+static int run_dataset(const char *args) { return m4t_run_cli("dataset", args); }
 
 static int on_step(double x, double step)
 {
@@ -208,7 +160,7 @@ static void draws_stay_inside_the_ranges(void)
 static void check_npy(const char *name, int64_t min_rows)
 {
     m4_npy_array a;
-    int err = m4_npy_read(path_in(name), &a);
+    int err = m4_npy_read(m4t_path(name), &a);
     CHECK_INT_EQ(err, 0);
     if (err)
         return;
@@ -226,34 +178,34 @@ static void toy_run_writes_the_layout(void)
         for (int k = 0; k < NUM_SCENARIO_FILES; k++) {
             char name[128];
             snprintf(name, sizeof name, "A/s%05d/%s", s, scenario_files[k]);
-            CHECK(exists(name));
+            CHECK(m4t_exists(name));
         }
         char name[128];
         snprintf(name, sizeof name, "A/s%05d/packet/trace/samples_rate.npy", s);
-        CHECK(!exists(name));
+        CHECK(!m4t_exists(name));
         snprintf(name, sizeof name, "A/s%05d/packet/trace/samples_queue.npy", s);
-        CHECK(!exists(name));
+        CHECK(!m4t_exists(name));
     }
-    CHECK(!exists("A/s00003"));
+    CHECK(!m4t_exists("A/s00003"));
     /* 20 flows: one arrival and one completion each. */
     m4_npy_array events;
-    CHECK_INT_EQ(m4_npy_read(path_in("A/s00001/packet/trace/events.npy"), &events), 0);
+    CHECK_INT_EQ(m4_npy_read(m4t_path("A/s00001/packet/trace/events.npy"), &events), 0);
     CHECK_INT_EQ(events.shape[0], 40);
     m4_npy_free(&events);
     check_npy("A/s00001/packet/trace/flow_state.npy", 40);
     check_npy("A/s00001/packet/trace/queue.npy", 40);
-    char *scenario = slurp("A/s00002/scenario.txt", NULL);
+    char *scenario = m4t_slurp(m4t_path("A/s00002/scenario.txt"), NULL);
     CHECK(scenario && strstr(scenario, "index 2\n") && strstr(scenario, "flows 20\n"));
     free(scenario);
-    char *dataset = slurp("A/dataset.txt", NULL);
+    char *dataset = m4t_slurp(m4t_path("A/dataset.txt"), NULL);
     CHECK(dataset && strstr(dataset, "seed 5\n") && strstr(dataset, "flows 20\n") &&
           strstr(dataset, "scenarios 3\n"));
     free(dataset);
-    char *out = slurp("out.txt", NULL);
+    char *out = m4t_slurp(m4t_path("out.txt"), NULL);
     CHECK(out && strstr(out, "3/3 scenarios done") && strstr(out, "60 flows"));
     free(out);
     /* fct.txt: the header and one row per flow. */
-    char *fct = slurp("A/s00000/packet/fct.txt", NULL);
+    char *fct = m4t_slurp(m4t_path("A/s00000/packet/fct.txt"), NULL);
     int lines = 0;
     for (char *p = fct; p && *p; p++)
         lines += *p == '\n';
@@ -267,11 +219,11 @@ static void scenarios_do_not_depend_on_n_or_jobs(void)
     CHECK_INT_EQ(run_dataset("-o B --scenarios 2 --flows 20 --jobs 1 --seed 5"), 0);
     CHECK(same_scenario("A", "B", "s00000"));
     CHECK(same_scenario("A", "B", "s00001"));
-    CHECK(!exists("B/s00002"));
+    CHECK(!m4t_exists("B/s00002"));
     /* A larger --scenarios extends B; the new one equals A's too. */
     CHECK_INT_EQ(run_dataset("-o B --scenarios 3 --flows 20 --jobs 2 --seed 5"), 0);
     CHECK(same_scenario("A", "B", "s00002"));
-    char *dataset = slurp("B/dataset.txt", NULL);
+    char *dataset = m4t_slurp(m4t_path("B/dataset.txt"), NULL);
     CHECK(dataset && strstr(dataset, "scenarios 3\n"));
     free(dataset);
 }
@@ -279,45 +231,41 @@ static void scenarios_do_not_depend_on_n_or_jobs(void)
 static void resume_redoes_only_unfinished_scenarios(void)
 {
     struct stat done0, done2, after0, after2;
-    CHECK_INT_EQ(stat(path_in("B/s00000/DONE"), &done0), 0);
-    CHECK_INT_EQ(stat(path_in("B/s00002/DONE"), &done2), 0);
+    CHECK_INT_EQ(stat(m4t_path("B/s00000/DONE"), &done0), 0);
+    CHECK_INT_EQ(stat(m4t_path("B/s00002/DONE"), &done2), 0);
     /* s00001 as a kill -9 would leave it: no DONE, a stray half-written file. */
-    CHECK_INT_EQ(unlink(path_in("B/s00001/DONE")), 0);
-    FILE *f = fopen(path_in("B/s00001/packet/fct.txt.tmp"), "w");
-    if (f)
-        fclose(f);
+    CHECK_INT_EQ(unlink(m4t_path("B/s00001/DONE")), 0);
+    m4t_write_text("B/s00001/packet/fct.txt.tmp", "");
     CHECK_INT_EQ(run_dataset("-o B --scenarios 3 --flows 20 --jobs 2 --seed 5"), 0);
-    CHECK(exists("B/s00001/DONE"));
-    CHECK(!exists("B/s00001/packet/fct.txt.tmp"));
+    CHECK(m4t_exists("B/s00001/DONE"));
+    CHECK(!m4t_exists("B/s00001/packet/fct.txt.tmp"));
     CHECK(same_scenario("A", "B", "s00001"));
     /* The finished ones were not rewritten (a rewrite renames a new inode in). */
-    CHECK_INT_EQ(stat(path_in("B/s00000/DONE"), &after0), 0);
-    CHECK_INT_EQ(stat(path_in("B/s00002/DONE"), &after2), 0);
+    CHECK_INT_EQ(stat(m4t_path("B/s00000/DONE"), &after0), 0);
+    CHECK_INT_EQ(stat(m4t_path("B/s00002/DONE"), &after2), 0);
     CHECK(after0.st_ino == done0.st_ino && after2.st_ino == done2.st_ino);
-    char *err = slurp("err.txt", NULL);
+    char *err = m4t_slurp(m4t_path("err.txt"), NULL);
     CHECK(err && strstr(err, "2 already done, 1 to run"));
     free(err);
 }
 
 static void other_parameters_on_the_same_data_are_refused(void)
 {
-    char *before = slurp("A/dataset.txt", NULL);
+    char *before = m4t_slurp(m4t_path("A/dataset.txt"), NULL);
     CHECK_INT_EQ(run_dataset("-o A --scenarios 3 --flows 30 --jobs 2 --seed 5"), 2);
-    char *err = slurp("err.txt", NULL);
+    char *err = m4t_slurp(m4t_path("err.txt"), NULL);
     CHECK(err && strstr(err, "dataset.txt") && strstr(err, "flows 20") && strstr(err, "flows 30"));
     free(err);
     CHECK_INT_EQ(run_dataset("-o A --scenarios 3 --flows 20 --seed 6"), 2);
-    char *after = slurp("A/dataset.txt", NULL);
+    char *after = m4t_slurp(m4t_path("A/dataset.txt"), NULL);
     CHECK(before && after && strcmp(before, after) == 0);
     free(before);
     free(after);
     /* A directory with other things in it is not a dataset. */
-    mkdir(path_in("other"), 0755);
-    FILE *f = fopen(path_in("other/notes.txt"), "w");
-    if (f)
-        fclose(f);
+    mkdir(m4t_path("other"), 0755);
+    m4t_write_text("other/notes.txt", "");
     CHECK_INT_EQ(run_dataset("-o other --scenarios 1 --flows 20"), 2);
-    CHECK(!exists("other/dataset.txt"));
+    CHECK(!m4t_exists("other/dataset.txt"));
 }
 
 static void bad_options_exit_2_and_write_nothing(void)
@@ -334,8 +282,8 @@ static void bad_options_exit_2_and_write_nothing(void)
         if (rc != 2)
             fprintf(stderr, "  '%s' exited %d\n", bad[k], rc);
         CHECK_INT_EQ(rc, 2);
-        CHECK(!exists("C"));
-        char *err = slurp("err.txt", NULL);
+        CHECK(!m4t_exists("C"));
+        char *err = m4t_slurp(m4t_path("err.txt"), NULL);
         int lines = 0;
         for (char *p = err; p && *p; p++)
             lines += *p == '\n';
@@ -343,7 +291,7 @@ static void bad_options_exit_2_and_write_nothing(void)
         free(err);
     }
     CHECK_INT_EQ(run_dataset("--help"), 0);
-    char *out = slurp("out.txt", NULL);
+    char *out = m4t_slurp(m4t_path("out.txt"), NULL);
     CHECK(out && strstr(out, "DCQCN_KMIN_KB [2, 8]") && strstr(out, "--keep-samples") &&
           strstr(out, "cachefollower"));
     free(out);
@@ -352,22 +300,18 @@ static void bad_options_exit_2_and_write_nothing(void)
 static void failing_worker_exits_1_and_names_the_scenario(void)
 {
     /* Hosts 0 and 1 on separate switches: no route, so generation fails. */
-    FILE *f = fopen(path_in("split.txt"), "w");
-    if (f) {
-        fputs("4 2 2\n2 3\n0 2 10Gbps 1us 0\n1 3 10Gbps 1us 0\n", f);
-        fclose(f);
-    }
+    m4t_write_text("split.txt", "4 2 2\n2 3\n0 2 10Gbps 1us 0\n1 3 10Gbps 1us 0\n");
     CHECK_INT_EQ(run_dataset("-o D --scenarios 2 --flows 20 --jobs 2 --topo split.txt"), 1);
-    char *err = slurp("err.txt", NULL);
+    char *err = m4t_slurp(m4t_path("err.txt"), NULL);
     CHECK(err && strstr(err, "scenario 0") && strstr(err, "scenario 1") &&
           strstr(err, "not connected"));
     free(err);
-    CHECK(!exists("D/s00000/DONE") && !exists("D/s00001/DONE"));
+    CHECK(!m4t_exists("D/s00000/DONE") && !m4t_exists("D/s00001/DONE"));
 }
 
 int main(void)
 {
-    setup();
+    m4t_scratch_make("/tmp/m4sim-test-dataset-XXXXXX");
     static const m4t_case cases[] = {
         M4_TEST(draw_is_a_function_of_seed_and_index),
         M4_TEST(draws_stay_inside_the_ranges),
@@ -379,9 +323,6 @@ int main(void)
         M4_TEST(failing_worker_exits_1_and_names_the_scenario),
     };
     int status = m4t_run_cases(__FILE__, cases, (int)(sizeof cases / sizeof cases[0]));
-    char command[600];
-    snprintf(command, sizeof command, "rm -rf '%s'", scratch);
-    if (system(command) != 0)
-        fprintf(stderr, "  could not remove %s\n", scratch);
+    m4t_scratch_remove();
     return status;
 }

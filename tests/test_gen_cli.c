@@ -1,73 +1,22 @@
 /* m4sim gen through the binary: defaults, determinism byte for byte, the
  * files read back, and bad input (exit 2, one message, no output). */
 #include "testlib.h"
+#include "scratch.h"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "net/config.h"
 #include "net/flows.h"
 #include "net/topology.h"
 
-static char scratch[] = "/tmp/m4sim-test-gen-XXXXXX";
+static int gen(const char *args) { return m4t_run_cli("gen", args); }
 
-static const char *path_in(const char *name)
-{
-    static char buffers[4][512];
-    static int next;
-    char *p = buffers[next++ % 4];
-    snprintf(p, 512, "%s/%s", scratch, name);
-    return p;
-}
-
-static void write_text(const char *name, const char *text)
-{
-    FILE *f = fopen(path_in(name), "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
-static char *read_file(const char *name, size_t *size)
-{
-    FILE *f = fopen(path_in(name), "rb");
-    if (!f) {
-        *size = 0;
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buffer = malloc((size_t)n + 1);
-    *size = fread(buffer, 1, (size_t)n, f);
-    buffer[*size] = 0;
-    fclose(f);
-    return buffer;
-}
-
-static int exists(const char *name) { return access(path_in(name), F_OK) == 0; }
-
-static int gen(const char *args)
-{
-    char command[4096];
-    snprintf(command, sizeof command, "cd %s && '%s' gen %s >out.txt 2>err.txt", scratch,
-             m4t_cli(), args);
-    int status = system(command);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void setup(void)
-{
-    if (scratch[sizeof scratch - 2] == 'X' && !mkdtemp(scratch))
-        perror("mkdtemp");
-}
+static void setup(void) { m4t_scratch_make("/tmp/m4sim-test-gen-XXXXXX"); }
 
 static int same_file(const char *a, const char *b)
 {
     size_t na, nb;
-    char *x = read_file(a, &na), *y = read_file(b, &nb);
+    char *x = m4t_slurp(m4t_path(a), &na), *y = m4t_slurp(m4t_path(b), &nb);
     int same = x && y && na == nb && memcmp(x, y, na) == 0;
     free(x);
     free(y);
@@ -79,7 +28,7 @@ static void test_help(void)
     setup();
     CHECK_INT_EQ(gen("--help"), 0);
     size_t n;
-    char *out = read_file("out.txt", &n);
+    char *out = m4t_slurp(m4t_path("out.txt"), &n);
     CHECK(out && strstr(out, "fabric:pods=2,racks=4,hosts=4") && strstr(out, "[websearch]") &&
           strstr(out, "[0.5]") && strstr(out, "[2000]") && strstr(out, "[uniform]") &&
           strstr(out, "[dctcp]") && strstr(out, "incast:N") && strstr(out, "matrix:FILE") &&
@@ -95,7 +44,7 @@ static void test_default_scenario_deterministic(void)
                      "--load 0.5 --sigma 1 --flows 2000 --pattern uniform --cc dctcp"),
                  0);
     size_t n;
-    char *out = read_file("out.txt", &n);
+    char *out = m4t_slurp(m4t_path("out.txt"), &n);
     CHECK(out && strstr(out, "2000 flows") && strstr(out, "load 0.5000"));
     free(out);
     const char *files[3] = {"topology.txt", "flows.txt", "config.txt"};
@@ -111,14 +60,14 @@ static void test_default_scenario_deterministic(void)
 
     /* The files read back: 32 hosts, 2000 flows, DCTCP defaults. */
     m4_topology t;
-    CHECK_INT_EQ(m4_topology_read(&t, path_in("a/topology.txt")), 0);
+    CHECK_INT_EQ(m4_topology_read(&t, m4t_path("a/topology.txt")), 0);
     CHECK_INT_EQ(t.num_hosts, 32);
     m4_flowset flows;
-    CHECK_INT_EQ(m4_flows_read(&flows, path_in("a/flows.txt"), &t), 0);
+    CHECK_INT_EQ(m4_flows_read(&flows, m4t_path("a/flows.txt"), &t), 0);
     CHECK_INT_EQ(flows.count, 2000);
     CHECK_INT_EQ(flows.flows[0].start_ns, 1000000000);
     m4_config cfg, defaults;
-    CHECK_INT_EQ(m4_config_read(&cfg, path_in("a/config.txt")), 0);
+    CHECK_INT_EQ(m4_config_read(&cfg, m4t_path("a/config.txt")), 0);
     m4_config_defaults(&defaults, M4_CC_DCTCP);
     CHECK(memcmp(&cfg, &defaults, sizeof cfg) == 0);
     m4_flows_free(&flows);
@@ -128,7 +77,7 @@ static void test_default_scenario_deterministic(void)
     CHECK_INT_EQ(gen("-o d --cc=hpcc --set HPCC_ETA=0.9 --set BUFFER_KB=5000 --flows 100 "
                      "--workload fbhdp --pattern incast:4 --topo star:hosts=8"),
                  0);
-    CHECK_INT_EQ(m4_config_read(&cfg, path_in("d/config.txt")), 0);
+    CHECK_INT_EQ(m4_config_read(&cfg, m4t_path("d/config.txt")), 0);
     CHECK_INT_EQ(cfg.cc, M4_CC_HPCC);
     CHECK_NEAR(cfg.hpcc_eta, 0.9, 0);
     CHECK_NEAR(cfg.buffer_kb, 5000, 0);
@@ -139,15 +88,15 @@ static void test_default_scenario_deterministic(void)
 static void test_user_files(void)
 {
     setup();
-    write_text("my_cdf.txt", "0 0\n1000 50\n3000 100\n");
-    write_text("my_matrix.txt", "racks\n0 1 1\n");
+    m4t_write_text("my_cdf.txt", "0 0\n1000 50\n3000 100\n");
+    m4t_write_text("my_matrix.txt", "racks\n0 1 1\n");
     CHECK_INT_EQ(gen("-o u --workload my_cdf.txt --pattern matrix:my_matrix.txt "
                      "--topo dumbbell:left=3,right=3 --flows 300 --sigma 0 --load 0.9"),
                  0);
     m4_topology t;
-    CHECK_INT_EQ(m4_topology_read(&t, path_in("u/topology.txt")), 0);
+    CHECK_INT_EQ(m4_topology_read(&t, m4t_path("u/topology.txt")), 0);
     m4_flowset flows;
-    CHECK_INT_EQ(m4_flows_read(&flows, path_in("u/flows.txt"), &t), 0);
+    CHECK_INT_EQ(m4_flows_read(&flows, m4t_path("u/flows.txt"), &t), 0);
     int ok = 1;
     for (int64_t i = 0; i < flows.count; i++)
         ok &= flows.flows[i].src < 3 && flows.flows[i].dst >= 3 &&
@@ -163,8 +112,8 @@ static void test_user_files(void)
 static void test_bad_input(void)
 {
     setup();
-    write_text("bad_cdf.txt", "0 0\n100 50\n50 100\n");
-    write_text("bad_matrix.txt", "0 1 1\n0 9 1\n");
+    m4t_write_text("bad_cdf.txt", "0 0\n100 50\n50 100\n");
+    m4t_write_text("bad_matrix.txt", "0 1 1\n0 9 1\n");
     static const struct {
         const char *args;
         const char *expect; /* in the message */
@@ -197,14 +146,14 @@ static void test_bad_input(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = gen(cases[i].args);
         size_t n;
-        char *err = read_file("err.txt", &n);
+        char *err = m4t_slurp(m4t_path("err.txt"), &n);
         int one_line = err && n > 0 && strchr(err, '\n') == err + n - 1;
-        if (rc != 2 || !one_line || !strstr(err, cases[i].expect) || exists("x"))
+        if (rc != 2 || !one_line || !strstr(err, cases[i].expect) || m4t_exists("x"))
             fprintf(stderr, "  gen %s: rc %d, stderr '%s'\n", cases[i].args, rc, err ? err : "");
         CHECK_INT_EQ(rc, 2);
         CHECK(one_line);
         CHECK(err && strstr(err, "m4sim gen") && strstr(err, cases[i].expect));
-        CHECK(!exists("x"));
+        CHECK(!m4t_exists("x"));
         free(err);
     }
 }

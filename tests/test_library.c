@@ -7,10 +7,10 @@
  * example program, and `make install` to a temporary PREFIX used through
  * pkg-config. */
 #include "testlib.h"
+#include "scratch.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "m4sim.h"
@@ -19,44 +19,9 @@
 #error "these tests need the 0.2 API"
 #endif
 
-static char scratch[] = "/tmp/m4sim-test-library-XXXXXX";
-
-static const char *path_in(const char *name)
-{
-    static char buffers[8][512];
-    static int next;
-    char *p = buffers[next++ % 8];
-    snprintf(p, 512, "%s/%s", scratch, name);
-    return p;
-}
-
-static void write_text(const char *name, const char *text)
-{
-    FILE *f = fopen(path_in(name), "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)n + 1);
-    size_t got = fread(text, 1, (size_t)n, f);
-    text[got] = '\0';
-    fclose(f);
-    return text;
-}
-
 static int same_file(const char *a, const char *b)
 {
-    char *x = read_file(a), *y = read_file(b);
+    char *x = m4t_slurp(a, NULL), *y = m4t_slurp(b, NULL);
     int same = x && y && strcmp(x, y) == 0;
     if (!same)
         fprintf(stderr, "  %s and %s differ (or are missing)\n", a, b);
@@ -69,21 +34,17 @@ static int shell(const char *fmt, const char *a, const char *b)
 {
     char command[8192];
     snprintf(command, sizeof command, fmt, a, b);
-    int status = system(command);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return m4t_sh(command);
 }
 
 static void setup(void)
 {
-    if (!mkdtemp(scratch)) {
-        perror("mkdtemp");
-        exit(1);
-    }
+    m4t_scratch_make("/tmp/m4sim-test-library-XXXXXX");
     /* Four hosts (0..3) on switch 4, 10 Gb/s, 1 us. */
-    mkdir(path_in("star"), 0755);
-    write_text("star/topology.txt", "5 1 4\n4\n0 4 10Gbps 1us 0\n1 4 10Gbps 1us 0\n"
-                                    "2 4 10Gbps 1us 0\n3 4 10Gbps 1us 0\n");
-    write_text("star/config.txt", "CC dctcp\nWINDOW_BYTES 20000\n");
+    mkdir(m4t_path("star"), 0755);
+    m4t_write_text("star/topology.txt", "5 1 4\n4\n0 4 10Gbps 1us 0\n1 4 10Gbps 1us 0\n"
+                                        "2 4 10Gbps 1us 0\n3 4 10Gbps 1us 0\n");
+    m4t_write_text("star/config.txt", "CC dctcp\nWINDOW_BYTES 20000\n");
 }
 
 static void errors_come_back_as_codes_without_printing(void)
@@ -92,17 +53,17 @@ static void errors_come_back_as_codes_without_printing(void)
     fflush(stdout);
     fflush(stderr);
     int saved_out = dup(1), saved_err = dup(2);
-    int sink = open(path_in("quiet.txt"), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    int sink = open(m4t_path("quiet.txt"), O_CREAT | O_TRUNC | O_WRONLY, 0644);
     dup2(sink, 1);
     dup2(sink, 2);
     m4_scenario *sc = NULL;
     int bad_spec = m4_scenario_build(&sc, "star:hosts=-3", NULL);
     int bad_cc = m4_scenario_build(&sc, "star:hosts=2", "reno");
     char missing_detail[256] = "";
-    int missing = m4_scenario_load(&sc, path_in("no-such-dir"));
+    int missing = m4_scenario_load(&sc, m4t_path("no-such-dir"));
     snprintf(missing_detail, sizeof missing_detail, "%s", m4_last_error());
     m4_app *app = NULL;
-    int missing_app = m4_app_load(&app, path_in("no-such-app.txt"));
+    int missing_app = m4_app_load(&app, m4t_path("no-such-app.txt"));
     CHECK(m4_scenario_build(&sc, "star:hosts=2,rate=10Gbps,delay=1us", "hpcc") == M4_OK);
     int bad_key = m4_scenario_set(sc, "COLOR", "red");
     int bad_value = m4_scenario_set(sc, "BUFFER_KB", "-5");
@@ -130,7 +91,7 @@ static void errors_come_back_as_codes_without_printing(void)
     close(saved_err);
     close(sink);
     struct stat st;
-    CHECK(stat(path_in("quiet.txt"), &st) == 0 && st.st_size == 0);
+    CHECK(stat(m4t_path("quiet.txt"), &st) == 0 && st.st_size == 0);
     CHECK(bad_spec < 0 && bad_cc < 0 && missing == M4_EIO && missing_app == M4_EIO);
     CHECK(strstr(missing_detail, "no-such-dir") != NULL);
     CHECK(bad_key == M4_EINVAL && bad_value == M4_EINVAL && good == M4_OK);
@@ -226,33 +187,33 @@ static void cli_and_library_agree(void)
 {
     const char *cli = m4t_cli();
     CHECK_INT_EQ(shell("'%s' app --ring-allreduce 0-3 --size 400000 -o %s/ring.txt", cli,
-                       scratch), 0);
+                       m4t_scratch), 0);
     m4_scenario *sc = NULL;
-    CHECK(m4_scenario_load(&sc, path_in("star")) == M4_OK);
+    CHECK(m4_scenario_load(&sc, m4t_path("star")) == M4_OK);
     if (!sc)
         return;
     static const char *const names[] = {"flow", "packet"};
     for (int b = 0; b < 2; b++) {
         char args[600];
         snprintf(args, sizeof args, "%s/ring.txt --scenario %s/star --quiet --backend %s -o %s/cli-%s",
-                 scratch, scratch, names[b], scratch, names[b]);
+                 m4t_scratch, m4t_scratch, names[b], m4t_scratch, names[b]);
         CHECK_INT_EQ(shell("'%s' app %s", cli, args), 0);
         m4_app *app = NULL;
-        CHECK(m4_app_load(&app, path_in("ring.txt")) == M4_OK);
+        CHECK(m4_app_load(&app, m4t_path("ring.txt")) == M4_OK);
         m4_sim_options options = {.backend = b ? M4_BACKEND_PACKET : M4_BACKEND_FLOW};
         CHECK(m4_app_run(app, sc, &options) == M4_OK);
         char dir[512];
-        snprintf(dir, sizeof dir, "%s/lib-%s", scratch, names[b]);
+        snprintf(dir, sizeof dir, "%s/lib-%s", m4t_scratch, names[b]);
         CHECK(m4_app_write_results(app, dir, 0) == M4_OK);
         char x[600], y[600];
-        snprintf(x, sizeof x, "%s/cli-%s/fct.txt", scratch, names[b]);
+        snprintf(x, sizeof x, "%s/cli-%s/fct.txt", m4t_scratch, names[b]);
         snprintf(y, sizeof y, "%s/fct.txt", dir);
         CHECK(same_file(x, y));
-        snprintf(x, sizeof x, "%s/cli-%s/throughput.txt", scratch, names[b]);
+        snprintf(x, sizeof x, "%s/cli-%s/throughput.txt", m4t_scratch, names[b]);
         snprintf(y, sizeof y, "%s/throughput.txt", dir);
         CHECK(same_file(x, y));
-        snprintf(x, sizeof x, "%s/cli-%s/app.txt", scratch, names[b]);
-        char *summary = read_file(x), line[64];
+        snprintf(x, sizeof x, "%s/cli-%s/app.txt", m4t_scratch, names[b]);
+        char *summary = m4t_slurp(x, NULL), line[64];
         snprintf(line, sizeof line, "completion_ns %lld\n", (long long)m4_app_completion_ns(app));
         CHECK(summary && strstr(summary, line));
         free(summary);
@@ -290,28 +251,28 @@ static void run_with_max_inflight_matches_the_library(void)
 {
     /* 12 flows from host 0 at t = 0 (and 2 from host 1): with two slots per
      * source they go in pairs. */
-    write_text("star/flows.txt", "14\n"
-               "0 0 1 3 100 20000 0\n1 0 2 3 100 20000 0\n2 0 3 3 100 20000 0\n"
-               "3 0 1 3 100 20000 0\n4 0 2 3 100 20000 0\n5 0 3 3 100 20000 0\n"
-               "6 0 1 3 100 20000 0\n7 0 2 3 100 20000 0\n8 0 3 3 100 20000 0\n"
-               "9 0 1 3 100 20000 0\n10 0 2 3 100 20000 0\n11 0 3 3 100 20000 0\n"
-               "12 1 2 3 100 5000 0\n13 1 3 3 100 5000 0.000001\n");
+    m4t_write_text("star/flows.txt", "14\n"
+                   "0 0 1 3 100 20000 0\n1 0 2 3 100 20000 0\n2 0 3 3 100 20000 0\n"
+                   "3 0 1 3 100 20000 0\n4 0 2 3 100 20000 0\n5 0 3 3 100 20000 0\n"
+                   "6 0 1 3 100 20000 0\n7 0 2 3 100 20000 0\n8 0 3 3 100 20000 0\n"
+                   "9 0 1 3 100 20000 0\n10 0 2 3 100 20000 0\n11 0 3 3 100 20000 0\n"
+                   "12 1 2 3 100 5000 0\n13 1 3 3 100 5000 0.000001\n");
     static const char *const names[] = {"flow", "packet"};
     for (int b = 0; b < 2; b++) {
         char args[600];
         snprintf(args, sizeof args, "%s/star --quiet --max-inflight 2 --backend %s -o %s/run-cli",
-                 scratch, names[b], scratch);
+                 m4t_scratch, names[b], m4t_scratch);
         CHECK_INT_EQ(shell("'%s' run %s", m4t_cli(), args), 0);
         m4_scenario *sc = NULL;
-        CHECK(m4_scenario_load(&sc, path_in("star")) == M4_OK);
+        CHECK(m4_scenario_load(&sc, m4t_path("star")) == M4_OK);
         m4_sim_options options = {.backend = b ? M4_BACKEND_PACKET : M4_BACKEND_FLOW,
                                   .max_inflight = 2};
         m4_sim *sim = NULL;
         CHECK(m4_sim_create(&sim, sc, &options) == M4_OK);
         CHECK(m4_sim_start_scenario_flows(sim) == M4_OK);
         CHECK(m4_sim_run(sim) == M4_OK);
-        CHECK(m4_sim_write_fct(sim, path_in("run-lib.txt")) == M4_OK);
-        CHECK(same_file(path_in("run-cli/fct.txt"), path_in("run-lib.txt")));
+        CHECK(m4_sim_write_fct(sim, m4t_path("run-lib.txt")) == M4_OK);
+        CHECK(same_file(m4t_path("run-cli/fct.txt"), m4t_path("run-lib.txt")));
         /* Host 0's flows enter in pairs: flow 2k and 2k+1 start together,
          * when the previous pair ends. */
         m4_flow_result f[14];
@@ -345,10 +306,10 @@ static const char *build_dir(void)
 static void example_program_drives_a_ring_allreduce(void)
 {
     char out[600];
-    snprintf(out, sizeof out, "%s/example.txt", scratch);
+    snprintf(out, sizeof out, "%s/example.txt", m4t_scratch);
     CHECK_INT_EQ(shell("'%s/examples/ring_allreduce' --hosts 4 --bytes 400000 > %s", build_dir(),
                        out), 0);
-    char *text = read_file(out);
+    char *text = m4t_slurp(out, NULL);
     /* 6 steps of 100000 B at line rate, 86638 ns each. */
     CHECK(text && strstr(text, "step 5 ends at 519828 ns\ncompletion_ns 519828\n"));
     free(text);
@@ -362,27 +323,27 @@ static void installed_library_builds_the_example(void)
      * installed header and shared library alone, through pkg-config. */
     int san = strstr(build_dir(), "san") != NULL;
     char prefix[600], cmd[4096];
-    snprintf(prefix, sizeof prefix, "%s/prefix", scratch);
+    snprintf(prefix, sizeof prefix, "%s/prefix", m4t_scratch);
     snprintf(cmd, sizeof cmd, "make -s install SAN=%d PREFIX=%s > %s/install.log 2>&1", san,
-             prefix, scratch);
+             prefix, m4t_scratch);
     CHECK_INT_EQ(shell("%s%s", cmd, ""), 0);
     snprintf(cmd, sizeof cmd,
              "PKG_CONFIG_PATH=%s/lib/pkgconfig && export PKG_CONFIG_PATH && "
              "test \"$(pkg-config --modversion m4sim)\" = %s && "
              "cc -std=c17 %s -o %s/ring examples/ring_allreduce.c $(pkg-config --cflags --libs m4sim) "
              "-Wl,-rpath,%s/lib && %s/ring --hosts 4 --bytes 400000 | tail -n 1",
-             prefix, M4SIM_VERSION_STRING, san ? "-fsanitize=address,undefined" : "", scratch,
-             prefix, scratch);
+             prefix, M4SIM_VERSION_STRING, san ? "-fsanitize=address,undefined" : "", m4t_scratch,
+             prefix, m4t_scratch);
     char full[4600];
-    snprintf(full, sizeof full, "(%s) > %s/installed.txt 2>&1", cmd, scratch);
+    snprintf(full, sizeof full, "(%s) > %s/installed.txt 2>&1", cmd, m4t_scratch);
     CHECK_INT_EQ(shell("%s%s", full, ""), 0);
-    char *text = read_file(path_in("installed.txt"));
+    char *text = m4t_slurp(m4t_path("installed.txt"), NULL);
     CHECK(text && strcmp(text, "completion_ns 519828\n") == 0);
     if (text && strcmp(text, "completion_ns 519828\n") != 0)
         fprintf(stderr, "  %s\n", text);
     free(text);
     /* It ran against the installed shared object, and the rest is there. */
-    CHECK_INT_EQ(shell("ldd %s/ring | grep -q '%s/lib/libm4sim.so.0'", scratch, prefix), 0);
+    CHECK_INT_EQ(shell("ldd %s/ring | grep -q '%s/lib/libm4sim.so.0'", m4t_scratch, prefix), 0);
     char path[700];
     snprintf(path, sizeof path, "%s/include/m4sim.h", prefix);
     CHECK(same_file(path, "include/m4sim.h"));

@@ -10,10 +10,9 @@
  *     columns and the API's numbers; a missing or corrupt model file gives
  *     exit status 1 or 2, one message and no fct.txt. */
 #include "testlib.h"
+#include "scratch.h"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "core/rng.h"
 #include "m4/model.h"
@@ -26,32 +25,7 @@
  * compare the CLI's numbers with this process's exactly, it gets our kernels. */
 extern char *openblas_get_corename(void);
 
-static char scratch[] = "/tmp/m4sim-test-m4backend-XXXXXX";
 static char cli[1024];
-
-static const char *path_in(const char *name)
-{
-    static char buffers[4][1024];
-    static int next;
-    char *p = buffers[next++ % 4];
-    snprintf(p, 1024, "%s/%s", scratch, name);
-    return p;
-}
-
-static void write_text(const char *name, const char *text)
-{
-    FILE *f = fopen(path_in(name), "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
-static int sh(const char *cmd)
-{
-    int status = system(cmd);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static const m4_model_dims dims = {8, 6, 5, 4};
 
@@ -133,29 +107,30 @@ static double lone_slowdown(const m4_model *m, const m4_scenario *sc, int64_t si
 
 static void setup(void)
 {
-    if (!realpath(m4t_cli(), cli) || !mkdtemp(scratch)) {
-        fprintf(stderr, "  no CLI at %s or no temp dir\n", m4t_cli());
+    if (!realpath(m4t_cli(), cli)) {
+        fprintf(stderr, "  no CLI at %s\n", m4t_cli());
         exit(1);
     }
+    m4t_scratch_make("/tmp/m4sim-test-m4backend-XXXXXX");
 }
 
 static void lone_flow_follows_the_model(void)
 {
     setup();
-    mkdir(path_in("lone"), 0755);
-    write_text("lone/topology.txt", star);
+    mkdir(m4t_path("lone"), 0755);
+    m4t_write_text("lone/topology.txt", star);
     /* One flow, 0 -> 2 at 10 us; a second much later on the reverse path
      * (other directed links: its own component). */
-    write_text("lone/flows.txt", "2\n0 0 2 3 100 100000 0.00001\n1 2 0 3 100 3000 0.5\n");
+    m4t_write_text("lone/flows.txt", "2\n0 0 2 3 100 100000 0.00001\n1 2 0 3 100 3000 0.5\n");
     m4_scenario *sc;
-    CHECK_INT_EQ(m4_scenario_load(&sc, path_in("lone")), M4_OK);
+    CHECK_INT_EQ(m4_scenario_load(&sc, m4t_path("lone")), M4_OK);
     const float biases[2] = {0.9f, -5.0f}; /* above 1, and clamped at 1 */
     for (int b = 0; b < 2; b++) {
         m4_model m;
         make_model(&m, 100 + b, biases[b]);
-        CHECK_INT_EQ(m4_model_save(&m, path_in("lone.m4")), M4_OK);
+        CHECK_INT_EQ(m4_model_save(&m, m4t_path("lone.m4")), M4_OK);
         run_result r;
-        CHECK_INT_EQ(run_api(sc, path_in("lone.m4"), &r), M4_OK);
+        CHECK_INT_EQ(run_api(sc, m4t_path("lone.m4"), &r), M4_OK);
         CHECK_INT_EQ(r.n, 2);
         const int64_t sizes[2] = {100000, 3000};
         for (int f = 0; f < 2; f++) {
@@ -183,18 +158,18 @@ static void scenario_runs_are_sane_and_deterministic(void)
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "cd %s && '%s' gen -o sc --topo star:hosts=4 --flows 40 --load 0.6 --seed 7 "
-             ">/dev/null 2>&1", scratch, cli);
-    CHECK_INT_EQ(sh(cmd), 0);
+             ">/dev/null 2>&1", m4t_scratch, cli);
+    CHECK_INT_EQ(m4t_sh(cmd), 0);
     m4_scenario *sc;
-    CHECK_INT_EQ(m4_scenario_load(&sc, path_in("sc")), M4_OK);
+    CHECK_INT_EQ(m4_scenario_load(&sc, m4t_path("sc")), M4_OK);
     CHECK_INT_EQ(m4_scenario_num_flows(sc), 40);
     m4_model m;
     make_model(&m, 7, 0.6f);
-    CHECK_INT_EQ(m4_model_save(&m, path_in("m.m4")), M4_OK);
+    CHECK_INT_EQ(m4_model_save(&m, m4t_path("m.m4")), M4_OK);
     m4_model_free(&m);
     static run_result a, b;
-    CHECK_INT_EQ(run_api(sc, path_in("m.m4"), &a), M4_OK);
-    CHECK_INT_EQ(run_api(sc, path_in("m.m4"), &b), M4_OK);
+    CHECK_INT_EQ(run_api(sc, m4t_path("m.m4"), &a), M4_OK);
+    CHECK_INT_EQ(run_api(sc, m4t_path("m.m4"), &b), M4_OK);
     CHECK_INT_EQ(a.n, 40);
     CHECK_INT_EQ(a.bad_tags, 0);
     int once = 1, after_ideal = 1, slowed = 0;
@@ -212,9 +187,9 @@ static void scenario_runs_are_sane_and_deterministic(void)
     const char *core = openblas_get_corename();
     snprintf(cmd, sizeof cmd,
              "cd %s && OPENBLAS_CORETYPE=%s '%s' run sc --backend m4 --model m.m4 --quiet "
-             ">out.txt 2>err.txt", scratch, core ? core : "", cli);
-    CHECK_INT_EQ(sh(cmd), 0);
-    FILE *f = fopen(path_in("sc/m4/fct.txt"), "r");
+             ">out.txt 2>err.txt", m4t_scratch, core ? core : "", cli);
+    CHECK_INT_EQ(m4t_sh(cmd), 0);
+    FILE *f = fopen(m4t_path("sc/m4/fct.txt"), "r");
     CHECK(f != NULL);
     if (f) {
         char line[512];
@@ -247,22 +222,19 @@ static void bad_model_files(void)
 {
     char cmd[4096];
     /* A corrupt model: the first half of a good one; and a file that is no model at all. */
-    snprintf(cmd, sizeof cmd, "cd %s && head -c 300 m.m4 > half.m4 && echo hello > text.m4", scratch);
-    CHECK_INT_EQ(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "cd %s && head -c 300 m.m4 > half.m4 && echo hello > text.m4",
+             m4t_scratch);
+    CHECK_INT_EQ(m4t_sh(cmd), 0);
     const char *models[] = {"missing.m4", "half.m4", "text.m4"};
     for (int i = 0; i < 3; i++) {
         snprintf(cmd, sizeof cmd, "cd %s && rm -rf sc/m4 && '%s' run sc --backend m4 --model %s "
-                 ">out.txt 2>err.txt", scratch, cli, models[i]);
-        int rc = sh(cmd);
+                 ">out.txt 2>err.txt", m4t_scratch, cli, models[i]);
+        int rc = m4t_sh(cmd);
         CHECK(rc == 1 || rc == 2);
-        CHECK(access(path_in("sc/m4/fct.txt"), F_OK) != 0);
-        FILE *f = fopen(path_in("err.txt"), "r");
-        char text[4096] = "";
-        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
-        if (f) fclose(f);
-        text[n] = 0;
+        CHECK(!m4t_exists("sc/m4/fct.txt"));
+        const char *text = m4t_read_text("err.txt");
         int lines = 0;
-        for (size_t k = 0; k < n; k++) lines += text[k] == '\n';
+        for (const char *c = text; *c; c++) lines += *c == '\n';
         if (lines != 1 || !strstr(text, models[i]))
             fprintf(stderr, "  model %s: exit %d, stderr '%s'\n", models[i], rc, text);
         CHECK_INT_EQ(lines, 1);
@@ -270,13 +242,12 @@ static void bad_model_files(void)
     }
     /* The API says the same: M4_EFORMAT for the corrupt one. */
     m4_scenario *sc;
-    CHECK_INT_EQ(m4_scenario_load(&sc, path_in("sc")), M4_OK);
-    m4_sim_options o = {.backend = M4_BACKEND_M4, .model_path = path_in("half.m4")};
+    CHECK_INT_EQ(m4_scenario_load(&sc, m4t_path("sc")), M4_OK);
+    m4_sim_options o = {.backend = M4_BACKEND_M4, .model_path = m4t_path("half.m4")};
     m4_sim *sim = NULL;
     CHECK_INT_EQ(m4_sim_create(&sim, sc, &o), M4_EFORMAT);
     m4_scenario_free(sc);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
-    sh(cmd);
+    m4t_scratch_remove();
 }
 
 M4_TEST_MAIN(M4_TEST(lone_flow_follows_the_model), M4_TEST(scenario_runs_are_sane_and_deterministic),

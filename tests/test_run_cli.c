@@ -1,66 +1,17 @@
 /* m4sim run: a hand-computed scenario end to end, determinism, and bad input
  * (exit 2, a message naming file and line, no output files). */
 #include "testlib.h"
+#include "scratch.h"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-static char scratch[] = "/tmp/m4sim-test-run-XXXXXX";
-
-static const char *path_in(const char *name)
-{
-    static char buffers[4][512];
-    static int next;
-    char *p = buffers[next++ % 4];
-    snprintf(p, 512, "%s/%s", scratch, name);
-    return p;
-}
-
-static void write_text(const char *name, const char *text)
-{
-    FILE *f = fopen(path_in(name), "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
-static char *read_text(const char *name)
-{
-    static char buffers[2][1 << 16];
-    static int next;
-    char *buffer = buffers[next++ % 2];
-    FILE *f = fopen(path_in(name), "r");
-    size_t n = f ? fread(buffer, 1, (1 << 16) - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buffer[n] = '\0';
-    return buffer;
-}
-
-static int exists(const char *name) { return access(path_in(name), F_OK) == 0; }
-
-static int run_cli(const char *args)
-{
-    char command[2048];
-    snprintf(command, sizeof command, "cd %s && '%s' run %s >out.txt 2>err.txt", scratch,
-             m4t_cli(), args);
-    int status = system(command);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+static int run_cli(const char *args) { return m4t_run_cli("run", args); }
 
 /* Three hosts (0, 1, 2) on switch 3, 10 Gb/s, 1 us. */
 static const char *star_topology = "4 1 3\n3\n0 3 10Gbps 0.001ms 0\n1 3 10Gbps 1us 0\n"
                                    "2 3 10Gbps 1000ns 0\n";
 
-static void setup(void)
-{
-    if (!mkdtemp(scratch)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-}
+static void setup(void) { m4t_scratch_make("/tmp/m4sim-test-run-XXXXXX"); }
 
 static void two_flows_share_a_receiver(void)
 {
@@ -69,17 +20,17 @@ static void two_flows_share_a_receiver(void)
      * 838000 bits, so both transmissions end at 167600 ns; the base delay is
      * ideal - 83800 = 2838 (ideal = 2000 + 2 x 838 + 79200 + 3762 = 86638).
      * FCT = 170438. A third flow, 2 -> 0 later and alone: its ideal. */
-    mkdir(path_in("sc"), 0755);
-    write_text("sc/topology.txt", star_topology);
-    write_text("sc/flows.txt", "3\n0 0 2 3 100 100000 0\n1 1 2 3 100 100000 0\n"
-                               "7 2 0 3 100 5444 0.001\n");
+    mkdir(m4t_path("sc"), 0755);
+    m4t_write_text("sc/topology.txt", star_topology);
+    m4t_write_text("sc/flows.txt", "3\n0 0 2 3 100 100000 0\n1 1 2 3 100 100000 0\n"
+                                   "7 2 0 3 100 5444 0.001\n");
     CHECK_INT_EQ(run_cli("sc --backend flow --quiet"), 0);
-    const char *fct = read_text("sc/flow/fct.txt");
+    const char *fct = m4t_read_text("sc/flow/fct.txt");
     CHECK(strcmp(fct, "id src dst size start_ns fct_ns ideal_fct_ns slowdown\n"
                       "0 0 2 100000 0 170438 86638 1.967243\n"
                       "1 1 2 100000 0 170438 86638 1.967243\n"
                       "7 2 0 5444 1000000 7421 7421 1.000000\n") == 0);
-    const char *summary = read_text("sc/flow/summary.txt");
+    const char *summary = m4t_read_text("sc/flow/summary.txt");
     CHECK(strstr(summary, "backend flow\n") != NULL);
     CHECK(strstr(summary, "flows 3\n") != NULL);
     CHECK(strstr(summary, "completed 3\n") != NULL);
@@ -87,10 +38,10 @@ static void two_flows_share_a_receiver(void)
     CHECK(strstr(summary, "slowdown_p99 1.9672\n") != NULL);
     /* -o and determinism: a second run elsewhere gives the same bytes. */
     CHECK_INT_EQ(run_cli("sc --backend flow --quiet -o again"), 0);
-    CHECK(strcmp(read_text("again/fct.txt"), read_text("sc/flow/fct.txt")) == 0);
+    CHECK(strcmp(m4t_read_text("again/fct.txt"), m4t_read_text("sc/flow/fct.txt")) == 0);
     /* Without --quiet the summary is echoed. */
     CHECK_INT_EQ(run_cli("sc"), 0);
-    CHECK(strstr(read_text("out.txt"), "slowdown_mean") != NULL);
+    CHECK(strstr(m4t_read_text("out.txt"), "slowdown_mean") != NULL);
 }
 
 static void bad_input_leaves_no_output(void)
@@ -105,33 +56,33 @@ static void bad_input_leaves_no_output(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char name[64];
         snprintf(name, sizeof name, "bad%zu", i);
-        mkdir(path_in(name), 0755);
+        mkdir(m4t_path(name), 0755);
         char file[128];
         snprintf(file, sizeof file, "%s/topology.txt", name);
-        write_text(file, star_topology);
+        m4t_write_text(file, star_topology);
         snprintf(file, sizeof file, "%s/flows.txt", name);
-        write_text(file, cases[i].flows);
+        m4t_write_text(file, cases[i].flows);
         char args[128];
         snprintf(args, sizeof args, "%s --backend flow", name);
         CHECK_INT_EQ(run_cli(args), 2);
-        const char *err = read_text("err.txt");
+        const char *err = m4t_read_text("err.txt");
         if (!strstr(err, cases[i].expect)) {
             fprintf(stderr, "  case %zu: stderr '%s' lacks '%s'\n", i, err, cases[i].expect);
             CHECK(0);
         }
         snprintf(file, sizeof file, "%s/flow", name);
-        CHECK(!exists(file));
+        CHECK(!m4t_exists(file));
     }
-    mkdir(path_in("badtopo"), 0755);
-    write_text("badtopo/topology.txt", "4 1 3\n3\n0 3 10Gbps 1us 0\n1 3 -10Gbps 1us 0\n"
-                                       "2 3 10Gbps 1us 0\n");
+    mkdir(m4t_path("badtopo"), 0755);
+    m4t_write_text("badtopo/topology.txt", "4 1 3\n3\n0 3 10Gbps 1us 0\n1 3 -10Gbps 1us 0\n"
+                                           "2 3 10Gbps 1us 0\n");
     CHECK_INT_EQ(run_cli("badtopo"), 2);
-    CHECK(strstr(read_text("err.txt"), "topology.txt:4") != NULL);
-    CHECK(!exists("badtopo/flow"));
+    CHECK(strstr(m4t_read_text("err.txt"), "topology.txt:4") != NULL);
+    CHECK(!m4t_exists("badtopo/flow"));
 
     CHECK_INT_EQ(run_cli("no-such-dir --backend flow"), 2);
-    CHECK(strstr(read_text("err.txt"), "no-such-dir") != NULL);
-    CHECK(!exists("no-such-dir"));
+    CHECK(strstr(m4t_read_text("err.txt"), "no-such-dir") != NULL);
+    CHECK(!m4t_exists("no-such-dir"));
     CHECK_INT_EQ(run_cli("sc --backend warp"), 2);
     CHECK_INT_EQ(run_cli("sc --threads 0"), 2);
     CHECK_INT_EQ(run_cli("sc --bogus"), 2);
@@ -142,23 +93,23 @@ static void bad_input_leaves_no_output(void)
 static void packet_and_m4_backends_run(void)
 {
     CHECK_INT_EQ(run_cli("sc --backend packet --quiet -o pout"), 0);
-    CHECK(exists("pout/fct.txt"));
+    CHECK(m4t_exists("pout/fct.txt"));
     /* m4 with the default model: runs when models/default.m4 is there, and
      * otherwise says which model is missing and writes nothing. */
     int status = run_cli("sc --backend m4 --quiet -o m4out");
     if (status == 0) {
-        CHECK(exists("m4out/fct.txt"));
+        CHECK(m4t_exists("m4out/fct.txt"));
     } else {
-        CHECK(strstr(read_text("err.txt"), "model") != NULL);
-        CHECK(!exists("m4out"));
+        CHECK(strstr(m4t_read_text("err.txt"), "model") != NULL);
+        CHECK(!m4t_exists("m4out"));
     }
     /* An explicit model file that is missing or not a model. */
     CHECK(run_cli("sc --backend m4 --model no-such-model.m4 --quiet -o m4bad") != 0);
-    CHECK(strstr(read_text("err.txt"), "no-such-model.m4") != NULL);
-    CHECK(!exists("m4bad"));
+    CHECK(strstr(m4t_read_text("err.txt"), "no-such-model.m4") != NULL);
+    CHECK(!m4t_exists("m4bad"));
     CHECK(run_cli("sc --backend m4 --model sc/flows.txt --quiet -o m4bad") != 0);
-    CHECK(strstr(read_text("err.txt"), "flows.txt") != NULL);
-    CHECK(!exists("m4bad"));
+    CHECK(strstr(m4t_read_text("err.txt"), "flows.txt") != NULL);
+    CHECK(!m4t_exists("m4bad"));
 }
 
 /* m4's 100-200 KB training buffers leave the 32-host fabric little shared
@@ -173,17 +124,17 @@ static void small_buffer_under_pfc_completes(void)
     char command[2048];
     snprintf(command, sizeof command,
              "cd %s && '%s' gen -o dl --workload websearch --load 0.73 --sigma 1.5 --flows 2000 "
-             "--seed 100 --cc dctcp --set BUFFER_KB=148 >/dev/null 2>&1", scratch, m4t_cli());
+             "--seed 100 --cc dctcp --set BUFFER_KB=148 >/dev/null 2>&1", m4t_scratch, m4t_cli());
     CHECK_INT_EQ(system(command), 0);
     CHECK_INT_EQ(run_cli("dl --backend packet --trace --quiet -o dl/packet"), 0);
-    FILE *fct = fopen(path_in("dl/packet/fct.txt"), "r");
+    FILE *fct = fopen(m4t_path("dl/packet/fct.txt"), "r");
     int lines = 0;
     for (int c; fct && (c = getc(fct)) != EOF;)
         lines += c == '\n';
     if (fct)
         fclose(fct);
     CHECK_INT_EQ(lines, 2000 + 1); /* header + one line per flow */
-    const char *stats = read_text("dl/packet/trace/stats.txt");
+    const char *stats = m4t_read_text("dl/packet/trace/stats.txt");
     const char *pauses = strstr(stats, "pfc_pauses ");
     CHECK(pauses != NULL);
     if (pauses) {
@@ -196,20 +147,14 @@ static void small_buffer_under_pfc_completes(void)
 static void help_documents_options(void)
 {
     CHECK_INT_EQ(run_cli("--help"), 0);
-    const char *help = read_text("out.txt");
+    const char *help = m4t_read_text("out.txt");
     const char *options[] = {"--backend", "--model", "--trace", "-o OUTDIR", "--threads",
                              "fct.txt", "summary.txt"};
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
         CHECK(strstr(help, options[i]) != NULL);
 }
 
-static void cleanup(void)
-{
-    char command[600];
-    snprintf(command, sizeof command, "rm -rf '%s'", scratch);
-    if (system(command) != 0)
-        fprintf(stderr, "  could not remove %s\n", scratch);
-}
+static void cleanup(void) { m4t_scratch_remove(); }
 
 M4_TEST_MAIN(M4_TEST(setup), M4_TEST(two_flows_share_a_receiver),
              M4_TEST(bad_input_leaves_no_output), M4_TEST(packet_and_m4_backends_run),
