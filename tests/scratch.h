@@ -17,9 +17,12 @@
 
 static char m4t_scratch[64];
 
+static inline void m4t_scratch_remove(void);
+
 /* mkdtemp on template (ending in XXXXXX) the first time; later calls return
  * the same directory, so each case can call it. Without a directory nothing
- * after it means anything, so a failure ends the test binary. */
+ * after it means anything, so a failure ends the test binary. The directory
+ * goes at exit, unless M4_TEST_KEEP is set (to look at a failing case). */
 static inline const char *m4t_scratch_make(const char *template)
 {
     /* A flag, not a look at the template: mkdtemp's random suffix may end in 'X'. */
@@ -33,6 +36,8 @@ static inline const char *m4t_scratch_make(const char *template)
         exit(1);
     }
     made = 1;
+    if (!getenv("M4_TEST_KEEP"))
+        atexit(m4t_scratch_remove);
     return m4t_scratch;
 }
 

@@ -1,8 +1,7 @@
 /* Workload generator: CDF parsing and built-in tables, means, sampling
  * statistics, arrivals, spatial patterns, achieved load, determinism. */
+#include "scratch.h"
 #include "testlib.h"
-
-#include <unistd.h>
 
 #include "core/error.h"
 #include "net/routing.h"
@@ -10,25 +9,12 @@
 #include "workload/generator.h"
 #include "workload/pattern.h"
 
-static char scratch[] = "/tmp/m4sim-test-workload-XXXXXX";
-
+/* A file with this text in the scratch directory; its path. */
 static const char *write_temp(const char *name, const char *text)
 {
-    static char buffers[4][512];
-    static int next, made;
-    /* A flag, not a look at the template: mkdtemp's random suffix may end in 'X'. */
-    if (!made) {
-        if (!mkdtemp(scratch)) return "/nonexistent";
-        made = 1;
-    }
-    char *p = buffers[next++ % 4];
-    snprintf(p, 512, "%s/%s", scratch, name);
-    FILE *f = fopen(p, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-    return p;
+    m4t_scratch_make("/tmp/m4sim-test-workload-XXXXXX");
+    m4t_write_text(name, text);
+    return m4t_path(name);
 }
 
 /* The error detail names path:line. */
