@@ -339,18 +339,20 @@ static void fair_shares_and_fluid_by_hand(void)
 static void capacity_floor_by_hand(void)
 {
     m4_state s;
-    CHECK_INT_EQ(m4_state_init(&s, HS, 1, 4), M4_OK);
-    const double r8[1] = {8e9};
+    /* Link 0 is the flows' last hop (a receiver's downlink), after a fast
+     * uplink 1 they do not saturate: only the backlog bound applies. */
+    CHECK_INT_EQ(m4_state_init(&s, HS, 2, 4), M4_OK);
+    const double r8[2] = {8e9, 80e9};
     CHECK_INT_EQ(m4_state_set_link_rates(&s, r8), M4_OK);
-    const int32_t p0[] = {0};
+    const int32_t p0[] = {1, 0};
     float fair[4], base[4];
     int64_t ends[4];
     /* A and B at 0: backlog 16000. Predicted 300 and 400: A cannot end
      * before 8000 bits are through (1000), B before all 16000 (2000). */
-    CHECK_INT_EQ(m4_state_add_flow(&s, 0, p0, 1, 952, 0), M4_OK);
-    CHECK_INT_EQ(m4_state_add_flow(&s, 1, p0, 1, 952, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, 0, p0, 2, 952, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, 1, p0, 2, 952, 0), M4_OK);
     CHECK_NEAR(s.link_backlog_bits[0], 16000.0, 1e-9);
-    CHECK_INT_EQ(m4_state_component(&s, p0, 1), M4_OK);
+    CHECK_INT_EQ(m4_state_component(&s, p0, 2), M4_OK);
     CHECK_INT_EQ(m4_state_fluid(&s, 0, fair, base), M4_OK);
     ends[0] = 300, ends[1] = 400;
     CHECK_INT_EQ(m4_state_capacity_floor(&s, 0, ends), M4_OK);
@@ -363,7 +365,7 @@ static void capacity_floor_by_hand(void)
      * the 16000, so B, predicted at 600, cannot end before 500 + 12000 / 8
      * = 2000: the time both flows' bits need, whoever took which share. */
     m4_state_remove_flow(&s, 0);
-    CHECK_INT_EQ(m4_state_component(&s, p0, 1), M4_OK);
+    CHECK_INT_EQ(m4_state_component(&s, p0, 2), M4_OK);
     CHECK_INT_EQ(m4_state_fluid(&s, 500, fair, base), M4_OK);
     ends[0] = 600;
     CHECK_INT_EQ(m4_state_capacity_floor(&s, 500, ends), M4_OK);
@@ -371,8 +373,8 @@ static void capacity_floor_by_hand(void)
     CHECK_NEAR(s.link_backlog_bits[0], 12000.0, 1e-9);
     /* C arrives at 1500: backlog 12000 - 8000 + 8000. Predicted B 1600,
      * C 1700: B >= 1500 + (12000 - 8000) / 8 = 2000, C >= 1500 + 12000 / 8. */
-    CHECK_INT_EQ(m4_state_add_flow(&s, 2, p0, 1, 952, 1500), M4_OK);
-    CHECK_INT_EQ(m4_state_component(&s, p0, 1), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, 2, p0, 2, 952, 1500), M4_OK);
+    CHECK_INT_EQ(m4_state_component(&s, p0, 2), M4_OK);
     CHECK_INT_EQ(m4_state_fluid(&s, 1500, fair, base), M4_OK);
     CHECK(s.comp_flows[0] == 1 && s.comp_flows[1] == 2);
     ends[0] = 1600, ends[1] = 1700;
@@ -387,13 +389,64 @@ static void capacity_floor_by_hand(void)
      * 10000 is bound by its own bits only. */
     m4_state_remove_flow(&s, 1);
     m4_state_remove_flow(&s, 2);
-    CHECK_INT_EQ(m4_state_add_flow(&s, 3, p0, 1, 952, 10000), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, 3, p0, 2, 952, 10000), M4_OK);
     CHECK_NEAR(s.link_backlog_bits[0], 8000.0, 1e-9);
-    CHECK_INT_EQ(m4_state_component(&s, p0, 1), M4_OK);
+    CHECK_INT_EQ(m4_state_component(&s, p0, 2), M4_OK);
     CHECK_INT_EQ(m4_state_fluid(&s, 10000, fair, base), M4_OK);
     ends[0] = 10000;
     CHECK_INT_EQ(m4_state_capacity_floor(&s, 10000, ends), M4_OK);
     CHECK(ends[0] == 11000);
+    m4_state_free(&s);
+}
+
+/* The round-robin floor on a sender's NIC: A, B, C (1000, 2000, 3000 B:
+ * 8384, 16768, 25152 wire bits) leave host uplink 0 (1 Gb/s, 1 bit/ns) at
+ * once for fast downlinks 1-3; D leaves too but is held to 0.1 Gb/s by its
+ * downlink 4, so the others share 0.9 Gb/s at the fair level. Round-robin
+ * over A, B, C: A ends after 3 x 8384 bits, B after 8384 + 2 x 16768, C
+ * after all three; D, below the fair level, counts for none of them and
+ * gets the backlog bounds only: its downlink's 8384 bits at 0.1 bit/ns,
+ * 83840 ns (above the uplink's, all 58688 bits with D last in order). */
+static void nic_share_floor_by_hand(void)
+{
+    m4_state s;
+    CHECK_INT_EQ(m4_state_init(&s, HS, 5, 4), M4_OK);
+    const double rates[5] = {1e9, 40e9, 40e9, 40e9, 1e8};
+    CHECK_INT_EQ(m4_state_set_link_rates(&s, rates), M4_OK);
+    const int32_t pa[] = {0, 1}, pb[] = {0, 2}, pc[] = {0, 3}, pd[] = {0, 4};
+    CHECK_INT_EQ(m4_state_add_flow(&s, 0, pa, 2, 1000, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, 1, pb, 2, 2000, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, 2, pc, 2, 3000, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, 3, pd, 2, 1000, 0), M4_OK);
+    const int32_t seed[] = {0};
+    CHECK_INT_EQ(m4_state_component(&s, seed, 1), M4_OK);
+    CHECK_INT_EQ(s.comp_num_flows, 4);
+    float fair[4], base[4];
+    CHECK_INT_EQ(m4_state_fluid(&s, 0, fair, base), M4_OK);
+    CHECK_NEAR(s.flow_fluid_bps[0], 3e8, 1e2); /* float fair shares */
+    CHECK_NEAR(s.flow_fluid_bps[3], 1e8, 1e2);
+    int64_t ends[4] = {0, 0, 0, 0};
+    CHECK_INT_EQ(m4_state_capacity_floor(&s, 0, ends), M4_OK);
+    for (int r = 0; r < 4; r++) CHECK_INT_EQ(s.comp_flows[r], r);
+    CHECK_INT_EQ(ends[0], 25152);
+    CHECK_INT_EQ(ends[1], 41920);
+    CHECK_INT_EQ(ends[2], 50304);
+    CHECK_INT_EQ(ends[3], 83840);
+    /* Later predictions stand. */
+    int64_t late[4] = {30000, 45000, 60000, 90000};
+    CHECK_INT_EQ(m4_state_capacity_floor(&s, 0, late), M4_OK);
+    CHECK(late[0] == 30000 && late[1] == 45000 && late[2] == 60000 && late[3] == 90000);
+    /* D alone at 0.1 of the uplink's rate: not saturated, no round-robin
+     * bound; the uplink's backlog (all four flows' bits, none delivered at
+     * t = 0) is 58688 ns, its downlink's 83840 ns as before. */
+    m4_state_remove_flow(&s, 0);
+    m4_state_remove_flow(&s, 1);
+    m4_state_remove_flow(&s, 2);
+    CHECK_INT_EQ(m4_state_component(&s, seed, 1), M4_OK);
+    CHECK_INT_EQ(m4_state_fluid(&s, 0, fair, base), M4_OK);
+    int64_t alone[1] = {0};
+    CHECK_INT_EQ(m4_state_capacity_floor(&s, 0, alone), M4_OK);
+    CHECK_INT_EQ(alone[0], 83840);
     m4_state_free(&s);
 }
 
@@ -505,4 +558,4 @@ static void random_sequence_against_union_find(void)
 }
 
 M4_TEST_MAIN(M4_TEST(components_by_hand), M4_TEST(gather_scatter_and_dt),
-             M4_TEST(fair_shares_and_fluid_by_hand), M4_TEST(capacity_floor_by_hand), M4_TEST(random_sequence_against_union_find))
+             M4_TEST(fair_shares_and_fluid_by_hand), M4_TEST(capacity_floor_by_hand), M4_TEST(nic_share_floor_by_hand), M4_TEST(random_sequence_against_union_find))

@@ -397,6 +397,40 @@ static int by_end_then_row(const void *a, const void *b)
     return (x->row > y->row) - (x->row < y->row);
 }
 
+/* On a sender's NIC uplink (the first hop of all its flows) that the fluid
+ * view saturates, the flows at the link's fair level are the ones the NIC
+ * holds back; it serves them round-robin, so flow i cannot end before each
+ * of them has sent as much as i has left, or all it has left: end_i >= now +
+ * sum_j min(bits_j, bits_i) / capacity. Equal flows leaving one host thus
+ * end together, as they do on the wire. Flows held back elsewhere (below
+ * the fair level) are left out: they send less, which only speeds i up. */
+static void nic_share_floor(m4_state *s, int32_t link_row, int32_t n, int64_t now_ns,
+                            double ns_per_bit, int64_t *end_ns)
+{
+    const int32_t link = s->comp_links[link_row];
+    const int32_t *pairs = s->fair_link_pairs + s->fair_link_offset[link_row];
+    double top_bps = 0, sum_bps = 0;
+    for (int32_t k = 0; k < n; k++) {
+        int32_t f = s->comp_flows[s->pair_flow[pairs[k]]];
+        if (s->flow_path[(size_t)f * M4_MAX_HOPS] != link) return; /* not an uplink */
+        sum_bps += s->flow_fluid_bps[f];
+        if (s->flow_fluid_bps[f] > top_bps) top_bps = s->flow_fluid_bps[f];
+    }
+    if (n < 2 || sum_bps < s->link_bps[link] * (1.0 - 1e-6)) return;
+    for (int32_t k = 0; k < n; k++) {
+        int32_t row = s->pair_flow[pairs[k]], f = s->comp_flows[row];
+        if (s->flow_fluid_bps[f] < top_bps * (1.0 - 1e-6)) continue;
+        double mine = s->flow_fluid_bits[f], bits = 0;
+        for (int32_t q = 0; q < n; q++) {
+            int32_t g = s->comp_flows[s->pair_flow[pairs[q]]];
+            if (s->flow_fluid_bps[g] >= top_bps * (1.0 - 1e-6))
+                bits += fmin(s->flow_fluid_bits[g], mine);
+        }
+        int64_t floor_ns = now_ns + (int64_t)ceil(bits * ns_per_bit);
+        if (end_ns[row] < floor_ns) end_ns[row] = floor_ns;
+    }
+}
+
 int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns)
 {
     /* fair_link_offset / fair_link_pairs still group the component's pairs
@@ -432,6 +466,7 @@ int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns)
             int64_t floor_ns = now_ns + (int64_t)ceil(owed * ns_per_bit);
             if (end_ns[rows[j].row] < floor_ns) end_ns[rows[j].row] = floor_ns;
         }
+        nic_share_floor(s, r, n, now_ns, ns_per_bit, end_ns);
     }
     return M4_OK;
 }

@@ -118,8 +118,11 @@ int m4_state_fluid(m4_state *s, int64_t now_ns, float *fair, float *base);
  * predicted order: by the j-th's end the link must have delivered all of the
  * first j, so it cannot end before now + (backlog - wire bits of the flows
  * ending after it) / capacity, the backlog being the link's work-conserving
- * queue of everything its flows brought (no network delivers more). end_ns
- * (N, by component row) is raised in place where it is lower. */
+ * queue of everything its flows brought (no network delivers more). On a
+ * sender's NIC uplink that the fluid view saturates, the NIC's round-robin
+ * adds: a flow at the link's fair level cannot end before now + sum over
+ * the flows at that level of min(their bits left, its bits left) /
+ * capacity. end_ns (N, by component row) is raised in place where lower. */
 int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns);
 
 /* Gather the component into a step input; buffers are the caller's and must
