@@ -8,7 +8,7 @@
 # 2. teacher-forced training, 18 epochs (about 22 minutes on 2 cores);
 # 3. closed-loop fine-tuning from it: half the samples run on the model's
 #    own predicted completions, CL_EPOCHS epochs at a third of the learning
-#    rate (about 1.3 minutes an epoch), the learned correction scaled by
+#    rate (about 70 s an epoch), the learned correction scaled by
 #    SHRINK in the final file (1: as trained).
 #    The same seed, thread count and machine give the same model file.
 set -eu
