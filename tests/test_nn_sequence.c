@@ -389,6 +389,19 @@ static void fill(m4_rng *rng, float *a, int n, double lo, double hi)
     for (int i = 0; i < n; i++) a[i] = (float)(lo + (hi - lo) * m4_rng_uniform(rng));
 }
 
+/* d loss / d x by central differences of the double reference, x being one
+ * entry of its parameters or initial states. */
+static double central_difference(double *x, const double *dparams, double *dh, double *dz)
+{
+    double keep = *x;
+    *x = keep + FD_STEP;
+    double lp = d_sequence(dparams, dh, dz);
+    *x = keep - FD_STEP;
+    double lm = d_sequence(dparams, dh, dz);
+    *x = keep;
+    return (lp - lm) / (2 * FD_STEP);
+}
+
 static void test_sequence_gradients(void)
 {
     layout();
@@ -419,13 +432,7 @@ static void test_sequence_gradients(void)
         double kink = min_kink;
         ref_signal = 0;
         for (int k = 0; k < F * H && kink >= 1e-4; k++) {
-            double keep = dh[k];
-            dh[k] = keep + FD_STEP;
-            double lp = d_sequence(dparams, dh, dz);
-            dh[k] = keep - FD_STEP;
-            double lm = d_sequence(dparams, dh, dz);
-            dh[k] = keep;
-            ref_signal += fabs(lp - lm) / (2 * FD_STEP);
+            ref_signal += fabs(central_difference(&dh[k], dparams, dh, dz));
         }
         min_kink = kink;
     } while ((min_kink < 1e-4 || ref_signal < 1e-2) && ++tries < 100);
@@ -444,13 +451,7 @@ static void test_sequence_gradients(void)
     for (int k = 0; k < NUM_TENSORS; k++)
         for (int j = 0; j < 5 && j < tensor_size[k]; j++) {
             int at = tensor_off[k] + (tensor_size[k] <= 5 ? j : (int)m4_rng_below(&rng, (uint64_t)tensor_size[k]));
-            double keep = dparams[at];
-            dparams[at] = keep + FD_STEP;
-            double lp = d_sequence(dparams, dh, dz);
-            dparams[at] = keep - FD_STEP;
-            double lm = d_sequence(dparams, dh, dz);
-            dparams[at] = keep;
-            double fd = (lp - lm) / (2 * FD_STEP);
+            double fd = central_difference(&dparams[at], dparams, dh, dz);
             if (fabs(grads[at] - fd) > 1e-5 + 1e-4 * fabs(fd))
                 fprintf(stderr, "  tensor %d entry %d: backward %.8g, differences %.8g\n", k,
                         at - tensor_off[k], grads[at], fd);
@@ -462,13 +463,7 @@ static void test_sequence_gradients(void)
     int ssize[2] = {F * H, L * H};
     for (int q = 0; q < 2; q++)
         for (int at = 0; at < ssize[q]; at++) {
-            double keep = states[q][at];
-            states[q][at] = keep + FD_STEP;
-            double lp = d_sequence(dparams, dh, dz);
-            states[q][at] = keep - FD_STEP;
-            double lm = d_sequence(dparams, dh, dz);
-            states[q][at] = keep;
-            double fd = (lp - lm) / (2 * FD_STEP);
+            double fd = central_difference(&states[q][at], dparams, dh, dz);
             CHECK_NEAR(sgrad[q][at], fd, 1e-5 + 1e-4 * fabs(fd));
             checked++;
         }
