@@ -407,6 +407,8 @@ static int by_end_then_row(const void *a, const void *b)
 static void nic_share_floor(m4_state *s, int32_t link_row, int32_t n, int64_t now_ns,
                             double ns_per_bit, int64_t *end_ns)
 {
+    /* One flow: its own bits, which the backlog bound already covers. */
+    if (n < 2) return;
     const int32_t link = s->comp_links[link_row];
     const int32_t *pairs = s->fair_link_pairs + s->fair_link_offset[link_row];
     double top_bps = 0, sum_bps = 0;
@@ -416,15 +418,15 @@ static void nic_share_floor(m4_state *s, int32_t link_row, int32_t n, int64_t no
         sum_bps += s->flow_fluid_bps[f];
         if (s->flow_fluid_bps[f] > top_bps) top_bps = s->flow_fluid_bps[f];
     }
-    if (n < 2 || sum_bps < s->link_bps[link] * (1.0 - 1e-6)) return;
+    if (sum_bps < s->link_bps[link] * (1.0 - 1e-6)) return;
+    const double fair_level_bps = top_bps * (1.0 - 1e-6);
     for (int32_t k = 0; k < n; k++) {
         int32_t row = s->pair_flow[pairs[k]], f = s->comp_flows[row];
-        if (s->flow_fluid_bps[f] < top_bps * (1.0 - 1e-6)) continue;
+        if (s->flow_fluid_bps[f] < fair_level_bps) continue;
         double mine = s->flow_fluid_bits[f], bits = 0;
         for (int32_t q = 0; q < n; q++) {
             int32_t g = s->comp_flows[s->pair_flow[pairs[q]]];
-            if (s->flow_fluid_bps[g] >= top_bps * (1.0 - 1e-6))
-                bits += fmin(s->flow_fluid_bits[g], mine);
+            if (s->flow_fluid_bps[g] >= fair_level_bps) bits += fmin(s->flow_fluid_bits[g], mine);
         }
         int64_t floor_ns = now_ns + (int64_t)ceil(bits * ns_per_bit);
         if (end_ns[row] < floor_ns) end_ns[row] = floor_ns;
