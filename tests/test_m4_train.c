@@ -108,6 +108,7 @@ static void build_scenario(void)
 
 static m4_model model;
 static m4_trainer_worker *worker;
+static int flow_weighting; /* the loss weighting of the workers make_model creates */
 
 static void make_model(uint64_t seed)
 {
@@ -123,6 +124,7 @@ static void make_model(uint64_t seed)
     m4_trainer_worker_free(worker);
     worker = NULL;
     CHECK_INT_EQ(m4_trainer_worker_create(&worker, &model), M4_OK);
+    m4_trainer_worker_set_flow_weighting(worker, flow_weighting);
 }
 
 static double sample_loss(int64_t from, int64_t burn_in, int64_t events, int window,
@@ -311,7 +313,8 @@ static int check_whole_sequence_draw(uint64_t seed, int last_draw)
      * slowdown terms. Queue targets count where their link is in the
      * component: 2 2 1 1 2 1 1 0 1 0 = 11. Remaining targets of component
      * flows: 1 2 1 0 (none at event 3) 2 3 2 0 1 0 = 12. */
-    CHECK_INT_EQ(lg.slowdown_count, 15);
+    /* Flow weighting: one term per flow reached, all five of them. */
+    CHECK_INT_EQ(lg.slowdown_count, flow_weighting ? 5 : 15);
     CHECK_INT_EQ(lg.queue_count, 11);
     CHECK_INT_EQ(lg.remaining_count, 12);
     fprintf(stderr, "  loss %.6f (slowdown %lld terms, remaining %lld, queue %lld)\n", loss,
@@ -377,6 +380,36 @@ static void whole_sequence_gradient_matches_finite_differences(void)
     build_scenario();
     for (int draw = 0; draw < 3; draw++)
         if (!check_whole_sequence_draw(seed + 104729 * (uint64_t)draw, draw == 2)) break;
+}
+
+/* The flow-weighted slowdown loss: its gradient against finite differences
+ * (the same check), and by hand: in windows of one event each flow appears
+ * once, so the loss is the event-weighted one. */
+static void flow_weighted_loss_matches_its_gradient(void)
+{
+    uint64_t seed = m4t_seed();
+    build_scenario();
+    flow_weighting = 1;
+    for (int draw = 0; draw < 3; draw++)
+        if (!check_whole_sequence_draw(seed + 7 + 104729 * (uint64_t)draw, draw == 2)) break;
+    m4_sample_loss by_flow = {0}, by_event = {0};
+    CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, 1, NULL, &by_flow), M4_OK);
+    m4_trainer_worker_set_flow_weighting(worker, 0);
+    CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, 1, NULL, &by_event), M4_OK);
+    CHECK_INT_EQ(by_flow.slowdown_count, 15);
+    CHECK_INT_EQ(by_event.slowdown_count, 15);
+    CHECK_NEAR(by_flow.slowdown_sum, by_event.slowdown_sum, 1e-12);
+    /* In one window of all ten events the flows' means are no longer the
+     * pairs' mean: f0..f4 appear 3, 4, 3, 3, 2 times (the list above). */
+    m4_sample_loss whole_flow = {0}, whole_event = {0};
+    CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, NE, NULL, &whole_event), M4_OK);
+    m4_trainer_worker_set_flow_weighting(worker, 1);
+    CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, NE, NULL, &whole_flow), M4_OK);
+    CHECK_INT_EQ(whole_flow.slowdown_count, 5);
+    CHECK_NEAR(whole_event.slowdown_sum, by_event.slowdown_sum, 1e-12);
+    CHECK(fabs(whole_flow.slowdown_sum / 5 - whole_event.slowdown_sum / 15) > 1e-6);
+    flow_weighting = 0;
+    m4_trainer_worker_set_flow_weighting(worker, 0);
 }
 
 static void two_windows_differ_only_by_truncation(void)
@@ -710,5 +743,6 @@ static void cleanup(void)
 }
 
 M4_TEST_MAIN(M4_TEST(whole_sequence_gradient_matches_finite_differences),
+             M4_TEST(flow_weighted_loss_matches_its_gradient),
              M4_TEST(two_windows_differ_only_by_truncation), M4_TEST(toy_pipeline),
              M4_TEST(cleanup))

@@ -50,6 +50,9 @@ static const char *const usage =
     "  --closed-loop X     [0] share of samples (training and validation) run closed\n"
     "                      loop: after the burn-in, completions come from the model's own\n"
     "                      predictions, as in the m4 backend (slowdown loss only)\n"
+    "  --loss-weight W     [event] slowdown loss over every (event, flow) pair ('event')\n"
+    "                      or each flow's mean over its events, every flow counting once\n"
+    "                      ('flow', as the per-flow error that eval reports)\n"
     "  --val-fraction X    [0.05] scenarios held out for validation\n"
     "  --val-samples N     [64] validation samples (fixed positions)\n"
     "  --patience N        [5] plateau patience in epochs\n"
@@ -162,6 +165,10 @@ int m4_cmd_train(int argc, char **argv)
             if (!(rc = parse_float(a, v, 0, 1, &x))) o.closed_loop_fraction = (float)x;
         } else if (!strcmp(a, "--shrink")) {
             if (!(rc = parse_float(a, v, 0, 1, &x))) o.shrink = (float)x;
+        } else if (!strcmp(a, "--loss-weight")) {
+            if (!strcmp(v, "flow")) o.flow_weighted_loss = 1;
+            else if (!strcmp(v, "event")) o.flow_weighted_loss = 0;
+            else rc = m4_cli_usage_error("train", "--loss-weight: '%s' is not 'event' or 'flow'", v);
         } else if (!strcmp(a, "--val-fraction")) {
             if (!(rc = parse_float(a, v, 1e-6, 0.9, &x))) o.val_fraction = (float)x;
         } else if (!strcmp(a, "--time-limit")) {

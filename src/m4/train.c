@@ -80,6 +80,16 @@ struct m4_trainer_worker {
     int32_t ends_capacity;
     int32_t prediction_flows;
     m4_heap predictions;
+    /* flow-weighted slowdown loss: per flow, its error sum and event count
+     * in the current window (valid where flow_window_stamp = window_stamp),
+     * and the flows touched in it */
+    int flow_weighted;
+    uint32_t window_stamp;
+    uint32_t *flow_window_stamp;
+    double *flow_error_sum;
+    int32_t *flow_window_events;
+    int32_t *window_flows;
+    int32_t num_window_flows, window_flow_capacity;
 };
 
 int m4_trainer_worker_create(m4_trainer_worker **out, const m4_model *m)
@@ -103,9 +113,13 @@ void m4_trainer_worker_free(m4_trainer_worker *w)
     free(w->events), free(w->dh_flow), free(w->dz_link);
     free(w->remaining_stamp), free(w->queue_stamp), free(w->remaining_value), free(w->queue_value);
     free(w->prediction_generation), free(w->completion_ns), free(w->ends);
+    free(w->flow_window_stamp), free(w->flow_error_sum), free(w->flow_window_events);
+    free(w->window_flows);
     m4_heap_free(&w->predictions);
     free(w);
 }
+
+void m4_trainer_worker_set_flow_weighting(m4_trainer_worker *w, int on) { w->flow_weighted = on; }
 
 /* Per-row gradient (H floats), target stamp and target value for n rows. */
 static int grow_rows(float **grad, int64_t **stamp, float **value, int32_t *have, int32_t n, int H)
@@ -152,7 +166,63 @@ static int worker_prepare(m4_trainer_worker *w, const m4_train_scenario *s)
     }
     memset(w->prediction_generation, 0, sizeof(uint32_t) * (size_t)s->num_flows);
     for (int32_t i = 0; i < s->num_flows; i++) w->completion_ns[i] = -1;
+    if (w->window_flow_capacity < s->num_flows) {
+        size_t n = (size_t)(s->num_flows > 0 ? s->num_flows : 1);
+        free(w->flow_window_stamp), free(w->flow_error_sum), free(w->flow_window_events);
+        free(w->window_flows);
+        w->flow_window_stamp = malloc(sizeof(uint32_t) * n);
+        w->flow_error_sum = malloc(sizeof(double) * n);
+        w->flow_window_events = malloc(sizeof(int32_t) * n);
+        w->window_flows = malloc(sizeof(int32_t) * n);
+        w->window_flow_capacity = 0;
+        if (!w->flow_window_stamp || !w->flow_error_sum || !w->flow_window_events ||
+            !w->window_flows)
+            return M4_ENOMEM;
+        w->window_flow_capacity = s->num_flows;
+    }
+    memset(w->flow_window_stamp, 0, sizeof(uint32_t) * (size_t)s->num_flows);
+    w->window_stamp = 0;
     return M4_OK;
+}
+
+/* A new window of the flow-weighted loss: no flow touched yet. */
+static void window_begin(m4_trainer_worker *w)
+{
+    if (++w->window_stamp == 0) { /* wrapped: clear the stamps */
+        memset(w->flow_window_stamp, 0, sizeof(uint32_t) * (size_t)w->window_flow_capacity);
+        w->window_stamp = 1;
+    }
+    w->num_window_flows = 0;
+}
+
+/* One (event, flow) error of the slowdown loss. */
+static void slowdown_error_add(m4_trainer_worker *w, int32_t flow, double error,
+                               m4_sample_loss *loss)
+{
+    if (!w->flow_weighted) {
+        loss->slowdown_sum += error;
+        loss->slowdown_count++;
+        return;
+    }
+    if (w->flow_window_stamp[flow] != w->window_stamp) {
+        w->flow_window_stamp[flow] = w->window_stamp;
+        w->flow_error_sum[flow] = 0;
+        w->flow_window_events[flow] = 0;
+        w->window_flows[w->num_window_flows++] = flow;
+    }
+    w->flow_error_sum[flow] += error;
+    w->flow_window_events[flow]++;
+}
+
+/* End of a window: with flow weighting, each touched flow adds its mean. */
+static void window_end(const m4_trainer_worker *w, m4_sample_loss *loss)
+{
+    if (!w->flow_weighted) return;
+    for (int32_t k = 0; k < w->num_window_flows; k++) {
+        int32_t f = w->window_flows[k];
+        loss->slowdown_sum += w->flow_error_sum[f] / w->flow_window_events[f];
+        loss->slowdown_count++;
+    }
 }
 
 /* The flows active after event e-1 enter the state fresh at that time (the
@@ -298,10 +368,7 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, sampl
     for (int r = 0; r < N; r++) {
         int32_t g = st->comp_flows[r];
         float target = s->flow_slowdown[g];
-        if (loss) {
-            loss->slowdown_sum += fabs(step->slowdown[r] / target - 1.0);
-            loss->slowdown_count++;
-        }
+        if (loss) slowdown_error_add(w, g, fabs(step->slowdown[r] / target - 1.0), loss);
         if (sd_t) sd_t[r] = target;
         float rem = e >= 0 && w->remaining_stamp[g] == e ? w->remaining_value[g] : NAN;
         if (rem_t) rem_t[r] = rem;
@@ -356,7 +423,9 @@ static int backward_window(m4_trainer_worker *w, const m4_train_scenario *s, int
                 memcpy(dh_out + (size_t)r * H, w->dh_flow + (size_t)rec->flows[r] * H,
                        sizeof(float) * H);
                 float t = rec->slowdown_target[r];
-                d_sd[r] = sign_of(st->slowdown[r] / t - 1.0f) / t * sd_scale;
+                /* flow weighting: the flow's mean over its events in the window */
+                float share = w->flow_weighted ? 1.0f / w->flow_window_events[rec->flows[r]] : 1.0f;
+                d_sd[r] = sign_of(st->slowdown[r] / t - 1.0f) / t * sd_scale * share;
                 float rt = rec->remaining_target[r];
                 d_rem[r] = isnan(rt) ? 0.0f : sign_of(st->remaining[r] - rt) * rem_scale;
             }
@@ -498,11 +567,13 @@ static int run_sample(m4_trainer_worker *w, const m4_train_scenario *s, int64_t 
         m4_sample_loss wl = {0};
         int i = 0;
         sample_event ev;
+        window_begin(w);
         for (; i < n && next_event(w, s, &src, &ev); i++) {
             if (!grads) m4_nn_arena_reset(&w->tape);
             err = forward_event(w, s, ev, &w->tape, grads ? &w->events[i] : NULL, 1, &wl);
             if (err) return err;
         }
+        window_end(w, &wl);
         if (grads && (err = backward_window(w, s, i, &wl, 1.0f / (float)num_windows, grads)))
             return err;
         loss_add(loss, &wl);
@@ -852,6 +923,7 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
     if (!grads || !adam_m || !adam_v) { err = M4_ENOMEM; goto done; }
     for (int t = 0; t < threads; t++) {
         if ((err = m4_trainer_worker_create(&workers[t], &model))) goto done;
+        m4_trainer_worker_set_flow_weighting(workers[t], o->flow_weighted_loss);
         if (!(thread_grads[t] = calloc(P, sizeof(float)))) { err = M4_ENOMEM; goto done; }
     }
 
