@@ -8,9 +8,9 @@
 # 2. teacher-forced training, up to 18 epochs (about 20 minutes on 2 cores);
 # 3. closed-loop fine-tuning from it: half the samples run on the model's
 #    own predicted completions, CL_EPOCHS epochs at a third of the learning
-#    rate (about 65 s an epoch);
+#    rate (about 70 s an epoch);
 # 4. then CL3_EPOCHS more epochs with every sample closed-loop, the way the
-#    m4 backend runs (about 68 s an epoch), the learned correction scaled by
+#    m4 backend runs (about 67 s an epoch), the learned correction scaled by
 #    SHRINK in the final file (1: as trained).
 #    Every stage weighs each flow once in the slowdown loss (--loss-weight
 #    flow). The same seed, thread count and machine give the same model file.
