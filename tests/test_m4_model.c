@@ -183,7 +183,7 @@ static double uni(m4_rng *r, double lo, double hi) { return lo + (hi - lo) * m4_
 
 static void setup_case(uint64_t seed)
 {
-    static const m4_model_dims d = {H, G, MH, HH};
+    static const m4_model_dims d = {H, G, MH, HH, 0};
     m4_model_free(&model);
     CHECK_INT_EQ(m4_model_create(&model, &d, seed), M4_OK);
     /* create zeroes the slowdown MLP's last layer (the untrained model
@@ -410,7 +410,7 @@ static void init_vectors_and_features(void)
     CHECK_NEAR(m4_model_queue_feature(0), 0.0, 0);
 
     /* Creation: PyTorch-style bounds, LayerNorm 1/0, seeded. */
-    m4_model_dims d = {H, G, MH, HH};
+    m4_model_dims d = {H, G, MH, HH, 0};
     m4_model a, b, c;
     CHECK_INT_EQ(m4_model_create(&a, &d, 5), M4_OK);
     CHECK_INT_EQ(m4_model_create(&b, &d, 5), M4_OK);
@@ -445,7 +445,7 @@ static void init_vectors_and_features(void)
     CHECK(a.w.queue.b2 == a.params + a.num_params - 1);
     m4_model_free(&a), m4_model_free(&b), m4_model_free(&c);
     m4_model bad;
-    m4_model_dims tiny = {3, G, MH, HH}; /* h[3] holds the path length: hidden >= 4 */
+    m4_model_dims tiny = {3, G, MH, HH, 0}; /* h[3] holds the path length: hidden >= 4 */
     CHECK_INT_EQ(m4_model_create(&bad, &tiny, 1), M4_EINVAL);
 }
 
@@ -479,13 +479,13 @@ static void save_load_round_trip_and_bad_files(void)
     char path[256], bad[256];
     snprintf(path, sizeof path, "%s/model.m4", scratch_dir);
     snprintf(bad, sizeof bad, "%s/bad.m4", scratch_dir);
-    m4_model_dims d = {H, G, MH, HH};
+    m4_model_dims d = {H, G, MH, HH, 1};
     m4_model a, b;
     CHECK_INT_EQ(m4_model_create(&a, &d, 42), M4_OK);
     CHECK_INT_EQ(m4_model_save(&a, path), M4_OK);
     CHECK_INT_EQ(m4_model_load(&b, path), M4_OK);
     CHECK(b.dims.hidden == H && b.dims.gnn == G && b.dims.mlp_hidden == MH &&
-          b.dims.head_hidden == HH);
+          b.dims.head_hidden == HH && b.dims.neighbourhood == 1);
     CHECK_INT_EQ(b.num_params, a.num_params);
     CHECK(b.params && memcmp(a.params, b.params, sizeof(float) * a.num_params) == 0);
     /* The weights struct of the loaded model points into its own params. */
@@ -515,13 +515,29 @@ static void save_load_round_trip_and_bad_files(void)
     memset(&f, 0, sizeof f);
     snprintf(f.kind, sizeof f.kind, "m4-checkpoint");
     f.version = M4_MODEL_VERSION;
-    f.num_dims = 4;
-    f.dims[0] = H, f.dims[1] = G, f.dims[2] = MH, f.dims[3] = HH;
+    f.num_dims = 5;
+    f.dims[0] = H, f.dims[1] = G, f.dims[2] = MH, f.dims[3] = HH, f.dims[4] = 2;
     f.num_weights = a.num_params;
     f.weights = a.params;
     CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
     CHECK_INT_EQ(m4_model_load(&b, bad), M4_EFORMAT);
     snprintf(f.kind, sizeof f.kind, "m4");
+    /* Version 3 (four dims, before the neighbourhood) reads as COMPONENT;
+     * version 4 needs its fifth dim, within 0..2. */
+    f.version = 3, f.num_dims = 4;
+    CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
+    CHECK_INT_EQ(m4_model_load(&b, bad), M4_OK);
+    CHECK_INT_EQ(b.dims.neighbourhood, 0);
+    CHECK(memcmp(a.params, b.params, sizeof(float) * a.num_params) == 0);
+    m4_model_free(&b);
+    f.version = M4_MODEL_VERSION;
+    CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
+    CHECK_INT_EQ(m4_model_load(&b, bad), M4_EFORMAT);
+    f.num_dims = 5, f.dims[4] = 3;
+    CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
+    CHECK_INT_EQ(m4_model_load(&b, bad), M4_EFORMAT);
+    CHECK(b.params == NULL);
+    f.dims[4] = 2;
     f.version = M4_MODEL_VERSION + 1;
     CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
     CHECK_INT_EQ(m4_model_load(&b, bad), M4_EFORMAT);

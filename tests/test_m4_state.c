@@ -1,5 +1,5 @@
 /* The m4 simulation state (src/m4/state.h): active flows per link, the
- * component an event touches, link resets, the pair list, gather/scatter and
+ * component an event touches (and the smaller neighbourhoods), link resets, the pair list, gather/scatter and
  * dt features, max-min fair shares and the fluid (flowSim) estimate, on
  * hand-built flows; then a seeded random sequence of 200 arrivals and
  * removals on 20 links against an independent union-find over the active
@@ -207,6 +207,73 @@ static void components_by_hand(void)
     CHECK(s.flow_capacity > 40);
     CHECK_INT_EQ(m4_state_component(&s, pD, 2), M4_OK);
     CHECK(comp_flow_set(&s) == SET(D, 40) && comp_consistent(&s)); /* D is still on 4, 5 */
+    m4_state_free(&s);
+}
+
+/* The event neighbourhoods on a chain: A on {0,1}, B on {1,2}, E on {2,5},
+ * D on {4,5}; the event is on A's path {0,1}. All links 10 units.
+ *   COMPONENT: A, B, E, D and links 0,1,2,5,4 (every link shared, coupled or not);
+ *   FLOWS:     A and B (the flows on links 0 and 1) and all their links 0,1,2;
+ *   LINKS:     A and B, the graph only links 0 and 1 (pairs A-0, A-1, B-1 first),
+ *              the fluid view still over 0,1,2.
+ * Fair shares under FLOWS with E outside at a max-min rate of 6 on link 2: B
+ * gets what E leaves, 4; A the rest of link 1, 6. */
+static void neighbourhoods_by_hand(void)
+{
+    m4_state s;
+    CHECK_INT_EQ(m4_state_init(&s, HS, 6, 8), M4_OK);
+    const double rates[6] = {10, 10, 10, 10, 10, 10};
+    CHECK_INT_EQ(m4_state_set_link_rates(&s, rates), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, A, pA, 2, 100, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, B, pB, 2, 100, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, EF, pE, 2, 100, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, D, pD, 2, 100, 0), M4_OK);
+
+    s.neighbourhood = M4_NEIGHBOURHOOD_COMPONENT;
+    CHECK_INT_EQ(m4_state_component(&s, pA, 2), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(A, B, EF, D) && comp_link_set(&s) == SET(0, 1, 2, 4, 5));
+    CHECK(comp_consistent(&s));
+    CHECK_INT_EQ(s.comp_graph_links, s.comp_num_links);
+    CHECK_INT_EQ(s.comp_graph_pairs, s.comp_num_pairs);
+
+    s.neighbourhood = M4_NEIGHBOURHOOD_FLOWS;
+    CHECK_INT_EQ(m4_state_component(&s, pA, 2), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(A, B) && comp_link_set(&s) == SET(0, 1, 2));
+    CHECK(comp_consistent(&s));
+    CHECK_INT_EQ(s.comp_graph_links, 3);
+    CHECK_INT_EQ(s.comp_graph_pairs, 4);
+    s.flow_fluid_bps[EF] = 6;
+    float fair[8];
+    CHECK_INT_EQ(m4_state_fair_share(&s, fair), M4_OK);
+    for (int r = 0; r < s.comp_num_flows; r++)
+        CHECK_NEAR(fair[r], s.comp_flows[r] == A ? 0.6 : 0.4, 1e-6);
+
+    s.neighbourhood = M4_NEIGHBOURHOOD_LINKS;
+    CHECK_INT_EQ(m4_state_component(&s, pA, 2), M4_OK);
+    CHECK(comp_flow_set(&s) == SET(A, B) && comp_link_set(&s) == SET(0, 1, 2));
+    CHECK(comp_consistent(&s));
+    CHECK_INT_EQ(s.comp_graph_links, 2);
+    CHECK(s.comp_links[0] == 0 && s.comp_links[1] == 1); /* the event's links lead */
+    CHECK_INT_EQ(s.comp_graph_pairs, 3);
+    for (int p = 0; p < s.comp_num_pairs; p++) {
+        int32_t f = s.comp_flows[s.pair_flow[p]], l = s.comp_links[s.pair_link[p]];
+        /* graph pairs: on links 0-1; the one left (B on 2) comes after them */
+        CHECK_INT_EQ(p < s.comp_graph_pairs, l < 2);
+        if (p >= s.comp_graph_pairs) CHECK(f == B && l == 2);
+    }
+    /* gather sees the graph part only */
+    float h[8 * HS], z[8 * HS], fdt[8], ldt[8], plen[8], cfg[M4_MODEL_CONFIG] = {0};
+    m4_step_input in;
+    m4_state_gather(&s, 100, cfg, h, z, fdt, ldt, plen, &in);
+    CHECK(in.num_flows == 2 && in.num_links == 2 && in.num_pairs == 3);
+    CHECK_INT_EQ(m4_state_fair_share(&s, fair), M4_OK);
+    for (int r = 0; r < s.comp_num_flows; r++)
+        CHECK_NEAR(fair[r], s.comp_flows[r] == A ? 0.6 : 0.4, 1e-6);
+
+    CHECK_INT_EQ(m4_neighbourhood_parse("links"), M4_NEIGHBOURHOOD_LINKS);
+    CHECK_INT_EQ(m4_neighbourhood_parse("flows"), M4_NEIGHBOURHOOD_FLOWS);
+    CHECK_INT_EQ(m4_neighbourhood_parse("component"), M4_NEIGHBOURHOOD_COMPONENT);
+    CHECK_INT_EQ(m4_neighbourhood_parse("star"), -1);
     m4_state_free(&s);
 }
 
@@ -546,5 +613,5 @@ static void random_sequence_against_union_find(void)
     m4_state_free(&s);
 }
 
-M4_TEST_MAIN(M4_TEST(components_by_hand), M4_TEST(gather_scatter_and_dt),
+M4_TEST_MAIN(M4_TEST(components_by_hand), M4_TEST(neighbourhoods_by_hand), M4_TEST(gather_scatter_and_dt),
              M4_TEST(fair_shares_and_fluid_by_hand), M4_TEST(capacity_floor_by_hand), M4_TEST(nic_share_floor_by_hand), M4_TEST(random_sequence_against_union_find))

@@ -27,7 +27,8 @@ STAGE2=${MODEL_STAGE2:-${DATA%/}-stage2.m4}
 COMMON="--samples 600 --uniform-fraction 0.5 --loss-weight flow --patience 3 --early-stop 8 --threads 2 --seed 1"
 "$M4SIM" dataset -o "$DATA" --scenarios 1000 --flows 2000 --jobs 2 --seed 1
 # shellcheck disable=SC2086  # COMMON is a list of words without spaces inside
-"$M4SIM" train "$DATA" -o "$STAGE1" --hidden 48 --gnn 64 --epochs "$EPOCHS" --lr 0.0003 $COMMON
+"$M4SIM" train "$DATA" -o "$STAGE1" --hidden 48 --gnn 64 --neighbourhood links --epochs "$EPOCHS" \
+    --lr 0.0003 $COMMON
 # shellcheck disable=SC2086
 "$M4SIM" train "$DATA" -o "$STAGE2" --init "$STAGE1" --epochs "$CL_EPOCHS" --lr 0.0001 \
     --closed-loop 0.5 $COMMON

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "core/error.h"
 #include "core/textio.h"
+#include "m4/state.h"
 #include "m4/train.h"
 
 static const char *const usage =
@@ -33,6 +34,11 @@ static const char *const usage =
     "  --hidden H          [48] flow/link state width (paper: 200)\n"
     "  --gnn G             [64] graph layer width (paper: 300)\n"
     "  --mlp M             [100] hidden width of the slowdown MLP\n"
+    "  --neighbourhood N   [links] what an event updates, kept in MODEL for the backend:\n"
+    "                      'links': the flows on the event's links and those links (the\n"
+    "                      paper's star); 'flows': those flows and all their links;\n"
+    "                      'component': every flow coupled to them, transitively\n"
+    "                      (with --init: the init model's unless given)\n"
     "  --epochs N          [40] at most N epochs\n"
     "  --lr X              [0.0003] initial learning rate\n"
     "  --seed S            [1] seed of initialisation, split and sampling\n"
@@ -143,6 +149,11 @@ int m4_cmd_train(int argc, char **argv)
         else if (!strcmp(a, "--plot")) plot = v;
         else if (!strcmp(a, "--hidden")) rc = parse_int(a, v, 4, 1024, &o.dims.hidden);
         else if (!strcmp(a, "--gnn")) rc = parse_int(a, v, 1, 1024, &o.dims.gnn);
+        else if (!strcmp(a, "--neighbourhood")) {
+            o.neighbourhood = m4_neighbourhood_parse(v);
+            if (o.neighbourhood < 0)
+                rc = m4_cli_usage_error("train", "--neighbourhood: '%s' is not links, flows or component", v);
+        }
         else if (!strcmp(a, "--mlp")) rc = parse_int(a, v, 1, 1024, &o.dims.mlp_hidden);
         else if (!strcmp(a, "--epochs")) rc = parse_int(a, v, 0, 100000, &o.epochs);
         else if (!strcmp(a, "--threads")) rc = parse_int(a, v, 1, 64, &o.threads);

@@ -92,6 +92,7 @@ static int backend_create(void **state, const m4_scenario *scenario,
         free(bps);
         if (err) goto fail;
         b->state.couple_only = 1;
+        b->state.neighbourhood = (m4_neighbourhood)b->model.dims.neighbourhood;
     }
     m4_config_features(&scenario->config, scenario->window_bytes, b->config);
     m4_nn_arena_init(&b->arena, 1 << 18);
@@ -156,7 +157,7 @@ static int update_component(m4_backend *b, const int32_t *path, int32_t hops)
     m4_state *st = &b->state;
     int err = m4_state_component(st, path, hops);
     if (err) return err;
-    const int N = st->comp_num_flows, L = st->comp_num_links, H = b->model.dims.hidden;
+    const int N = st->comp_num_flows, L = st->comp_graph_links, H = b->model.dims.hidden;
     if (N == 0) return M4_OK;
     m4_nn_arena_reset(&b->arena);
     float *flow_h = m4_nn_arena_alloc(&b->arena, (size_t)N * H);

@@ -15,6 +15,7 @@ void m4_model_dims_default(m4_model_dims *d)
     d->gnn = 64;
     d->mlp_hidden = 100;
     d->head_hidden = 32;
+    d->neighbourhood = 2; /* M4_NEIGHBOURHOOD_LINKS, the paper's */
 }
 
 /* Lays the tensors out one after another; with rng set, also initialises
@@ -102,7 +103,7 @@ static int dims_valid(const m4_model_dims *d)
 {
     return d->hidden >= 4 && d->hidden <= 4096 && d->gnn >= 1 && d->gnn <= 4096 &&
            d->mlp_hidden >= 1 && d->mlp_hidden <= 4096 && d->head_hidden >= 1 &&
-           d->head_hidden <= 4096;
+           d->head_hidden <= 4096 && d->neighbourhood >= 0 && d->neighbourhood <= 2;
 }
 
 int m4_model_create(m4_model *m, const m4_model_dims *d, uint64_t seed)

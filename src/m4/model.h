@@ -33,7 +33,7 @@
 
 #define M4_MODEL_CONFIG M4_CONFIG_FEATURES /* P */
 #define M4_MODEL_GNN_LAYERS 3
-#define M4_MODEL_VERSION 3
+#define M4_MODEL_VERSION 4 /* 4: the neighbourhood; version 3 files read as COMPONENT */
 #define M4_MODEL_FLOW_EXTRA 2 /* x: fair, log2(base) */
 
 typedef struct m4_model_dims {
@@ -41,6 +41,8 @@ typedef struct m4_model_dims {
     int gnn;         /* G: width of the middle graph layers */
     int mlp_hidden;  /* hidden width of the slowdown MLP (100 in the paper) */
     int head_hidden; /* hidden width of the remaining-size and queue heads */
+    int neighbourhood; /* which flows and links an event updates (m4_neighbourhood in
+                          m4/state.h): part of what the weights were trained for */
 } m4_model_dims;
 
 typedef struct m4_gru_weights {

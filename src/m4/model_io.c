@@ -1,6 +1,7 @@
 /* m4 model files: the nn model-file container (magic, version, dimensions,
- * checksum) with kind "m4", dims [hidden, gnn, mlp_hidden, head_hidden]
- * and the parameters in m4_model's layout. */
+ * checksum) with kind "m4", dims [hidden, gnn, mlp_hidden, head_hidden,
+ * neighbourhood] and the parameters in m4_model's layout. Version 3 files
+ * (four dims) predate the neighbourhood and were trained on components. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,8 @@
 #include "nn/modelfile.h"
 
 #define M4_MODEL_KIND "m4"
-#define M4_MODEL_NUM_DIMS 4
+#define M4_MODEL_NUM_DIMS 5
+#define M4_MODEL_V3_NUM_DIMS 4
 
 int m4_model_save(const m4_model *m, const char *path)
 {
@@ -22,6 +24,7 @@ int m4_model_save(const m4_model *m, const char *path)
     f.num_dims = M4_MODEL_NUM_DIMS;
     f.dims[0] = m->dims.hidden, f.dims[1] = m->dims.gnn;
     f.dims[2] = m->dims.mlp_hidden, f.dims[3] = m->dims.head_hidden;
+    f.dims[4] = m->dims.neighbourhood;
     f.num_weights = m->num_params;
     f.weights = m->params;
     return m4_nn_model_file_write(path, &f);
@@ -37,12 +40,14 @@ int m4_model_load(m4_model *m, const char *path)
         err = m4_error_set(M4_EFORMAT, "%s: a '%s' file, not an m4 model", path, f.kind);
         goto done;
     }
-    if (f.version != M4_MODEL_VERSION || f.num_dims != M4_MODEL_NUM_DIMS) {
-        err = m4_error_set(M4_EFORMAT, "%s: m4 model version %u, this build reads version %d",
-                           path, f.version, M4_MODEL_VERSION);
+    const int v3 = f.version == 3 && f.num_dims == M4_MODEL_V3_NUM_DIMS;
+    if (!v3 && (f.version != M4_MODEL_VERSION || f.num_dims != M4_MODEL_NUM_DIMS)) {
+        err = m4_error_set(M4_EFORMAT,
+                           "%s: m4 model version %u with %d dims, this build reads versions 3-%d",
+                           path, f.version, f.num_dims, M4_MODEL_VERSION);
         goto done;
     }
-    m4_model_dims d = {f.dims[0], f.dims[1], f.dims[2], f.dims[3]};
+    m4_model_dims d = {f.dims[0], f.dims[1], f.dims[2], f.dims[3], v3 ? 0 : f.dims[4]};
     if ((err = m4_model_create(m, &d, 0))) {
         err = m4_error_set(M4_EFORMAT, "%s: bad model dimensions (%s)", path, m4_last_error());
         goto done;

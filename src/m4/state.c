@@ -223,7 +223,9 @@ int m4_state_component(m4_state *s, const int32_t *seed_links, int32_t num_seed_
         s->comp_links[s->comp_num_links++] = l;
     }
     const int32_t num_seeds = s->comp_num_links;
-    for (int32_t head = 0; head < s->comp_num_links; head++) {
+    /* Under FLOWS and LINKS only the seed links spread to their flows. */
+    const int32_t spread_end = s->neighbourhood == M4_NEIGHBOURHOOD_COMPONENT ? INT32_MAX : num_seeds;
+    for (int32_t head = 0; head < s->comp_num_links && head < spread_end; head++) {
         int32_t hl = s->comp_links[head];
         if (s->couple_only && head >= num_seeds &&
             !(s->link_demand_bps[hl] > s->link_bps[hl] * (1.0 + 1e-9)))
@@ -250,16 +252,43 @@ int m4_state_component(m4_state *s, const int32_t *seed_links, int32_t num_seed_
     for (int32_t r = 0; r < s->comp_num_flows; r++) pairs += s->flow_num_hops[s->comp_flows[r]];
     int err = comp_reserve(s, s->comp_num_flows, pairs);
     if (err) return err;
-    for (int32_t r = 0; r < s->comp_num_flows; r++) {
-        int32_t f = s->comp_flows[r];
-        const int32_t *path = s->flow_path + (size_t)f * M4_MAX_HOPS;
-        for (int32_t i = 0; i < s->flow_num_hops[f]; i++) {
-            s->pair_flow[s->comp_num_pairs] = r;
-            s->pair_link[s->comp_num_pairs] = s->comp_link_row[path[i]];
-            s->comp_num_pairs++;
+    /* The graph's links are the seed rows under LINKS; their pairs go first
+     * (two passes), so the graph part is a prefix of both lists. */
+    const int32_t graph_links =
+        s->neighbourhood == M4_NEIGHBOURHOOD_LINKS ? num_seeds : s->comp_num_links;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int32_t r = 0; r < s->comp_num_flows; r++) {
+            int32_t f = s->comp_flows[r];
+            const int32_t *path = s->flow_path + (size_t)f * M4_MAX_HOPS;
+            for (int32_t i = 0; i < s->flow_num_hops[f]; i++) {
+                int32_t row = s->comp_link_row[path[i]];
+                if ((row < graph_links) != (pass == 0)) continue;
+                s->pair_flow[s->comp_num_pairs] = r;
+                s->pair_link[s->comp_num_pairs] = row;
+                s->comp_num_pairs++;
+            }
         }
+        if (pass == 0) s->comp_graph_pairs = s->comp_num_pairs;
     }
+    s->comp_graph_links = graph_links;
     return M4_OK;
+}
+
+int m4_neighbourhood_parse(const char *name)
+{
+    for (int mode = 0; mode <= M4_NEIGHBOURHOOD_LINKS; mode++)
+        if (strcmp(name, m4_neighbourhood_name(mode)) == 0) return mode;
+    return -1;
+}
+
+const char *m4_neighbourhood_name(int mode)
+{
+    switch (mode) {
+    case M4_NEIGHBOURHOOD_COMPONENT: return "component";
+    case M4_NEIGHBOURHOOD_FLOWS: return "flows";
+    case M4_NEIGHBOURHOOD_LINKS: return "links";
+    default: return "?";
+    }
 }
 
 void m4_state_gather(const m4_state *s, int64_t now_ns, const float *config, float *flow_h,
@@ -273,14 +302,14 @@ void m4_state_gather(const m4_state *s, int64_t now_ns, const float *config, flo
         flow_dt[r] = m4_model_dt_feature(now_ns - s->flow_last_ns[f]);
         path_length[r] = (float)s->flow_num_hops[f];
     }
-    for (int32_t r = 0; r < s->comp_num_links; r++) {
+    for (int32_t r = 0; r < s->comp_graph_links; r++) {
         int32_t l = s->comp_links[r];
         memcpy(link_z + (size_t)r * H, s->link_z + (size_t)l * H, sizeof(float) * H);
         link_dt[r] = m4_model_dt_feature(now_ns - s->link_last_ns[l]);
     }
     *in = (m4_step_input){.num_flows = s->comp_num_flows,
-                          .num_links = s->comp_num_links,
-                          .num_pairs = s->comp_num_pairs,
+                          .num_links = s->comp_graph_links,
+                          .num_pairs = s->comp_graph_pairs,
                           .flow_h = flow_h,
                           .link_z = link_z,
                           .flow_dt = flow_dt,
@@ -300,7 +329,7 @@ void m4_state_scatter(m4_state *s, int64_t now_ns, const float *flow_h_out,
         memcpy(s->flow_h + (size_t)f * H, flow_h_out + (size_t)r * H, sizeof(float) * H);
         s->flow_last_ns[f] = now_ns;
     }
-    for (int32_t r = 0; r < s->comp_num_links; r++) {
+    for (int32_t r = 0; r < s->comp_graph_links; r++) {
         int32_t l = s->comp_links[r];
         memcpy(s->link_z + (size_t)l * H, link_z_out + (size_t)r * H, sizeof(float) * H);
         s->link_last_ns[l] = now_ns;
@@ -338,6 +367,22 @@ int m4_state_fair_share(m4_state *s, float *out)
         off[r + 1] += off[r];
         s->fair_unfrozen[r] = off[r + 1] - off[r];
         s->fair_capacity[r] = s->link_bps[s->comp_links[r]];
+    }
+    if (s->neighbourhood != M4_NEIGHBOURHOOD_COMPONENT) {
+        /* A link beyond the event's path also carries flows outside the
+         * neighbourhood: they keep their max-min rates, and the
+         * neighbourhood shares what they leave (at least a twentieth, so
+         * that a stale overshoot cannot starve it). */
+        for (int32_t r = 0; r < L; r++) {
+            const m4_link_flows *lf = &s->link_flows[s->comp_links[r]];
+            if (lf->count == off[r + 1] - off[r]) continue;
+            double outside_bps = 0;
+            for (int32_t k = 0; k < lf->count; k++)
+                if (s->flow_mark[lf->slots[k]] != s->mark)
+                    outside_bps += s->flow_fluid_bps[lf->slots[k]];
+            double left = s->fair_capacity[r] - outside_bps;
+            s->fair_capacity[r] = fmax(left, 0.05 * s->fair_capacity[r]);
+        }
     }
     for (int32_t e = 0; e < E; e++) s->fair_link_pairs[off[s->pair_link[e]]++] = e;
     for (int32_t r = L; r > 0; r--) off[r] = off[r - 1];

@@ -19,6 +19,26 @@ typedef struct m4_link_flows {
     int32_t count, capacity;
 } m4_link_flows;
 
+/* Which flows and links an event updates (the model file says which its
+ * weights were trained with; trainer and backend must agree):
+ *   COMPONENT  every flow connected to the event's links through coupling
+ *              links, transitively, and all their links (m4sim's first rule);
+ *   FLOWS      the flows on the event's links, and all their links;
+ *   LINKS      the flows on the event's links, and those links only: the
+ *              graph is a star around the event's path (the paper's m4).
+ * Under FLOWS and LINKS the fluid (flowSim) view is recomputed over the
+ * event's flows and all their links, the flows beyond keeping their max-min
+ * rates (m4_state_fair_share). */
+typedef enum m4_neighbourhood {
+    M4_NEIGHBOURHOOD_COMPONENT = 0,
+    M4_NEIGHBOURHOOD_FLOWS = 1,
+    M4_NEIGHBOURHOOD_LINKS = 2,
+} m4_neighbourhood;
+
+/* "component" | "flows" | "links" -> mode, or -1. */
+int m4_neighbourhood_parse(const char *name);
+const char *m4_neighbourhood_name(int mode);
+
 typedef struct m4_state {
     int H;
     int32_t num_links;
@@ -46,6 +66,10 @@ typedef struct m4_state {
     uint32_t mark;
     /* the last component (m4_state_component) */
     int32_t comp_num_flows, comp_num_links, comp_num_pairs;
+    /* The part the model's graph sees: the first comp_graph_links link rows
+     * and the first comp_graph_pairs pairs (all of them unless the
+     * neighbourhood is LINKS, where they are the event's links). */
+    int32_t comp_graph_links, comp_graph_pairs;
     int32_t *comp_flows;           /* slots */
     int32_t *comp_links;           /* link ids */
     int32_t *comp_link_row;        /* [num_links] row of a link in the component */
@@ -63,6 +87,7 @@ typedef struct m4_state {
      * tie them together (the flow backend's rule). Its flows still list it
      * as a node of the graph. 0 = every shared link couples. */
     int couple_only;
+    m4_neighbourhood neighbourhood;
     double *fair_capacity;         /* [num_links] scratch of m4_state_fair_share */
     int32_t *fair_unfrozen;
     int32_t *fair_link_offset;     /* [num_links + 1] CSR of pairs by link row */
@@ -87,9 +112,10 @@ int m4_state_add_flow(m4_state *s, int32_t slot, const int32_t *path, int32_t nu
 /* A flow leaves; links left without flows are reset to their initial state
  * (listed in reset_links). */
 void m4_state_remove_flow(m4_state *s, int32_t slot);
-/* The component reachable from these links through active flows: fills
- * comp_flows / comp_links / pairs. The seed links always spread to their
- * flows; other links only when they couple (see couple_only). */
+/* The flows and links an event on these links updates (see
+ * m4_neighbourhood): fills comp_flows / comp_links / pairs, the seed links
+ * first. Under COMPONENT the seed links always spread to their flows, other
+ * links only when they couple (see couple_only). */
 int m4_state_component(m4_state *s, const int32_t *seed_links, int32_t num_seed_links);
 
 /* Link rates in bits/s for the fair shares (copied). */
@@ -125,13 +151,13 @@ int m4_state_fluid(m4_state *s, int64_t now_ns, float *fair, float *base);
  * capacity. end_ns (N, by component row) is raised in place where lower. */
 int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns);
 
-/* Gather the component into a step input; buffers are the caller's and must
- * hold comp_num_flows (resp. links) rows: flow_h (N,H), link_z (L,H),
- * flow_dt (N), link_dt (L), path_length (N). */
+/* Gather the component's graph part into a step input; buffers are the
+ * caller's and must hold comp_num_flows (resp. comp_graph_links) rows:
+ * flow_h (N,H), link_z (L,H), flow_dt (N), link_dt (L), path_length (N). */
 void m4_state_gather(const m4_state *s, int64_t now_ns, const float *config, float *flow_h,
                      float *link_z, float *flow_dt, float *link_dt, float *path_length,
                      m4_step_input *in);
-/* Write new states back and stamp their update time. */
+/* Write new states back (flows and graph links) and stamp their update time. */
 void m4_state_scatter(m4_state *s, int64_t now_ns, const float *flow_h_out,
                       const float *link_z_out);
 

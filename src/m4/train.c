@@ -18,6 +18,7 @@ void m4_train_options_default(m4_train_options *o)
 {
     memset(o, 0, sizeof *o);
     m4_model_dims_default(&o->dims);
+    o->neighbourhood = -1;
     o->epochs = 40;
     o->lr = 3e-4f;
     o->weight_decay = 0.0f;
@@ -146,6 +147,7 @@ static int worker_prepare(m4_trainer_worker *w, const m4_train_scenario *s)
     w->state_ready = 1;
     if (s->link_bps && (err = m4_state_set_link_rates(&w->state, s->link_bps))) return err;
     w->state.couple_only = 1;
+    w->state.neighbourhood = (m4_neighbourhood)w->m->dims.neighbourhood;
     if ((err = grow_rows(&w->dh_flow, &w->remaining_stamp, &w->remaining_value, &w->dh_flows,
                          s->num_flows, H)) ||
         (err = grow_rows(&w->dz_link, &w->queue_stamp, &w->queue_value, &w->dz_links,
@@ -312,7 +314,7 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, sampl
         m4_state_remove_flow(st, f);
     }
     if ((err = m4_state_component(st, path, hops))) return err;
-    const int N = st->comp_num_flows, L = st->comp_num_links;
+    const int N = st->comp_num_flows, L = st->comp_graph_links;
     if (rec) {
         memset(rec, 0, sizeof *rec);
         rec->event_flow = f;
@@ -784,7 +786,7 @@ static int validate(trainer *tr, m4_trainer_worker **workers, float **grads, int
 }
 
 /* Checkpoint: the model, Adam's moments and the loop's counters. */
-enum { CK_EPOCH = 4, CK_STEP, CK_BAD, CK_SINCE_BEST, CK_DIMS };
+enum { CK_EPOCH = 4, CK_STEP, CK_BAD, CK_SINCE_BEST, CK_NEIGHBOURHOOD, CK_DIMS };
 enum { CK_LR, CK_PLATEAU_BEST, CK_BEST_VAL, CK_ELAPSED, CK_NORMS };
 
 static int checkpoint_write(const char *path, const m4_model *m, const float *adam_m,
@@ -800,6 +802,7 @@ static int checkpoint_write(const char *path, const m4_model *m, const float *ad
     f.dims[3] = m->dims.head_hidden;
     f.dims[CK_EPOCH] = epoch, f.dims[CK_STEP] = step, f.dims[CK_BAD] = pl->bad_steps;
     f.dims[CK_SINCE_BEST] = since_best;
+    f.dims[CK_NEIGHBOURHOOD] = m->dims.neighbourhood;
     f.num_norm = CK_NORMS;
     f.norm[CK_LR] = pl->lr, f.norm[CK_PLATEAU_BEST] = pl->best, f.norm[CK_BEST_VAL] = best_val;
     f.norm[CK_ELAPSED] = (float)elapsed;
@@ -824,6 +827,7 @@ static int checkpoint_read(const char *path, m4_model *m, float *adam_m, float *
     if (strcmp(f.kind, "m4-checkpoint") != 0 || f.num_dims != CK_DIMS || f.num_norm != CK_NORMS ||
         f.dims[0] != m->dims.hidden || f.dims[1] != m->dims.gnn ||
         f.dims[2] != m->dims.mlp_hidden || f.dims[3] != m->dims.head_hidden ||
+        f.dims[CK_NEIGHBOURHOOD] != m->dims.neighbourhood ||
         f.num_weights != 3 * (uint64_t)m->num_params) {
         m4_nn_model_file_free(&f);
         return m4_error_set(M4_EFORMAT, "%s: checkpoint of another model shape", path);
@@ -909,12 +913,16 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
         /* Fine-tuning: the dimensions and weights of an existing model. */
         m4_model init;
         if ((err = m4_model_load(&init, o->init_path))) goto done;
-        err = m4_model_create(&model, &init.dims, o->seed);
+        m4_model_dims dims = init.dims;
+        if (o->neighbourhood >= 0) dims.neighbourhood = o->neighbourhood;
+        err = m4_model_create(&model, &dims, o->seed);
         if (!err) memcpy(model.params, init.params, sizeof(float) * model.num_params);
         m4_model_free(&init);
         if (err) goto done;
-    } else if ((err = m4_model_create(&model, &o->dims, o->seed))) {
-        goto done;
+    } else {
+        m4_model_dims dims = o->dims;
+        if (o->neighbourhood >= 0) dims.neighbourhood = o->neighbourhood;
+        if ((err = m4_model_create(&model, &dims, o->seed))) goto done;
     }
     const size_t P = model.num_params;
     grads = calloc(P, sizeof *grads);
@@ -966,8 +974,9 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
     if (epoch == 0) {
         snprintf(line, sizeof line,
                  "# epoch train_loss val_loss val_slowdown_err lr seconds (data %s, %d train "
-                 "+ %d val scenarios, H %d G %d)\n",
-                 data_dir, tr.num_train, tr.num_val, model.dims.hidden, model.dims.gnn);
+                 "+ %d val scenarios, H %d G %d, neighbourhood %s)\n",
+                 data_dir, tr.num_train, tr.num_val, model.dims.hidden, model.dims.gnn,
+                 m4_neighbourhood_name(model.dims.neighbourhood));
         if ((err = append_log(logp, line, 1))) goto done;
     }
     if (o->log)

@@ -32,6 +32,8 @@
 typedef struct m4_train_options {
     m4_model_dims dims;     /* ignored with init_path */
     const char *init_path;  /* start from this model's weights (NULL: seeded init) */
+    int neighbourhood;      /* m4_neighbourhood to train for; -1: dims' (or the init
+                               model's) */
     int epochs;             /* at most this many epochs */
     float lr;               /* initial Adam learning rate */
     float weight_decay;
