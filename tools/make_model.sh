@@ -4,13 +4,15 @@
 #   sh tools/make_model.sh BUILD/m4sim        (MODEL_DATA=dir for the dataset)
 #
 # 1. the training set: 1000 scenarios of 2000 flows on the 32-host fabric,
-#    their packet-level runs with --trace (about 4 minutes on 2 cores);
-# 2. teacher-forced training, up to 18 epochs (about 20 minutes on 2 cores);
+#    their packet-level runs with --trace (about 5 minutes on 2 cores);
+# 2. teacher-forced training of the star-neighbourhood model (--neighbourhood
+#    links), 40 epochs (about 12 s an epoch on 2 cores);
 # 3. closed-loop fine-tuning from it: half the samples run on the model's
 #    own predicted completions, CL_EPOCHS epochs at a third of the learning
-#    rate (about 70 s an epoch);
+#    rate (about 11 s an epoch);
 # 4. then CL3_EPOCHS more epochs with every sample closed-loop, the way the
-#    m4 backend runs (about 67 s an epoch), the learned correction scaled by
+#    m4 backend runs, over longer samples (256 burn-in and 1024 events with
+#    gradient; about 30 s an epoch), the learned correction scaled by
 #    SHRINK in the final file (1: as trained).
 #    Every stage weighs each flow once in the slowdown loss (--loss-weight
 #    flow). The same seed, thread count and machine give the same model file.
@@ -18,9 +20,11 @@ set -eu
 M4SIM=${1:-build/m4sim}
 DATA=${MODEL_DATA:-build/model-data}
 OUT=${MODEL_OUT:-models/default.m4}
-EPOCHS=${MODEL_EPOCHS:-18}
+EPOCHS=${MODEL_EPOCHS:-40}
 CL_EPOCHS=${MODEL_CL_EPOCHS:-6}
 CL3_EPOCHS=${MODEL_CL3_EPOCHS:-12}
+CL3_EVENTS=${MODEL_CL3_EVENTS:-1024}    # events with gradient per stage-4 sample
+CL3_BURN_IN=${MODEL_CL3_BURN_IN:-256}   # forward-only events before them
 SHRINK=${MODEL_SHRINK:-1}
 STAGE1=${MODEL_STAGE1:-${DATA%/}-stage1.m4}
 STAGE2=${MODEL_STAGE2:-${DATA%/}-stage2.m4}
@@ -34,7 +38,8 @@ COMMON="--samples 600 --uniform-fraction 0.5 --loss-weight flow --patience 3 --e
     --closed-loop 0.5 $COMMON
 # shellcheck disable=SC2086
 "$M4SIM" train "$DATA" -o "$OUT" --init "$STAGE2" --epochs "$CL3_EPOCHS" --lr 0.0001 \
-    --closed-loop 1.0 $COMMON --shrink "$SHRINK" --plot "${OUT%.m4}-loss.png"
+    --closed-loop 1.0 --sample-events "$CL3_EVENTS" --burn-in "$CL3_BURN_IN" $COMMON \
+    --shrink "$SHRINK" --plot "${OUT%.m4}-loss.png"
 cp "$STAGE1.log.txt" "${OUT%.m4}-stage1.log.txt"
 cp "$STAGE2.log.txt" "${OUT%.m4}-stage2.log.txt"
 rm -f "$OUT.ckpt" "$STAGE1.ckpt" "$STAGE2.ckpt"

@@ -4,10 +4,12 @@
  * Events are flow arrivals (add_flow) and predicted completions. Each active
  * flow's completion is predicted as start + max(1, slowdown_hat) x ideal FCT
  * (never before now); the next event is the earliest prediction. An event
- * updates only the component of flows that share links (transitively) with
- * the arriving or departing flow: temporal GRUs for the time since each was
- * last touched, three graph layers, the rate GRUs, and the slowdown MLP,
- * whose outputs replace the component's predictions.
+ * updates only the neighbourhood of the arriving or departing flow that the
+ * model was trained for (m4_neighbourhood in m4/state.h; the shipped model's
+ * is the paper's: the flows on the event flow's links, and those links):
+ * temporal GRUs for the time since each was last touched, three graph
+ * layers, the rate GRUs, and the slowdown MLP, whose outputs replace those
+ * flows' predictions.
  *
  * Predictions live in a heap with lazy invalidation (an entry carries its
  * slot's generation); slots of finished flows are reused and the heap is
@@ -41,7 +43,7 @@ typedef struct m4_backend {
     int32_t num_free;
     int32_t active;
     m4_heap predictions; /* data = slot << 32 | generation */
-    int64_t *ends;       /* predicted completions of the component, by row */
+    int64_t *ends;       /* predicted completions of the neighbourhood, by row */
     int32_t ends_capacity;
     int64_t now;
 } m4_backend;
@@ -151,7 +153,7 @@ static int compact_predictions(m4_backend *b)
     return M4_OK;
 }
 
-/* Update the component around path at now and re-predict its flows. */
+/* Update the neighbourhood of path at now and re-predict its flows. */
 static int update_component(m4_backend *b, const int32_t *path, int32_t hops)
 {
     m4_state *st = &b->state;

@@ -1,5 +1,6 @@
-/* The m4 model (DESIGN.md section 8): the per-event state update of a
- * connected component of flows and links, and its backward pass.
+/* The m4 model (DESIGN.md section 8): the per-event state update of the
+ * flows and links an event touches (its neighbourhood, m4/state.h), and its
+ * backward pass.
  *
  * One event updates N flows and L directed links sharing them (E flow-link
  * incidences). With H = hidden, G = gnn width, P = 13 config features:
