@@ -3,7 +3,8 @@
  * as it is, and with its correct FNV-1a-64 checksum appended, so that the
  * fuzzer also reaches the accepted path (it could not guess checksums). An
  * accepted file must have its counts in range and survive a write and re-read
- * bit for bit. */
+ * bit for bit; the m4 model reader then takes it or refuses it cleanly
+ * (kind, version 3 or 4, dimensions, neighbourhood, weight count). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "m4/model.h"
 #include "nn/modelfile.h"
 
 static void check_one(const uint8_t *data, size_t size)
@@ -39,6 +41,13 @@ static void check_one(const uint8_t *data, size_t size)
                  memcmp(again.weights, m.weights, sizeof(float) * (size_t)m.num_weights)))
                 __builtin_trap();
             remove(out);
+            m4_model model;
+            if (m4_model_load(&model, path) == 0) {
+                if (model.num_params != m.num_weights || model.dims.neighbourhood < 0 ||
+                    model.dims.neighbourhood > 2)
+                    __builtin_trap();
+                m4_model_free(&model);
+            }
             m4_nn_model_file_free(&again);
             m4_nn_model_file_free(&m);
         }
