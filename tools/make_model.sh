@@ -4,9 +4,9 @@
 #   sh tools/make_model.sh BUILD/m4sim        (MODEL_DATA=dir for the dataset)
 #
 # 1. the training set: 1000 scenarios of 2000 flows on the 32-host fabric,
-#    their packet-level runs with --trace (about 5 minutes on 2 cores);
+#    their packet-level runs with --trace (about 5.5 minutes on 2 cores);
 # 2. teacher-forced training of the star-neighbourhood model (--neighbourhood
-#    links), 40 epochs (about 12 s an epoch on 2 cores);
+#    links), 40 epochs of 600 samples (about 12 s an epoch on 2 cores);
 # 3. closed-loop fine-tuning from it: half the samples run on the model's
 #    own predicted completions, CL_EPOCHS epochs at a third of the learning
 #    rate (about 11 s an epoch);
@@ -26,19 +26,21 @@ CL3_EPOCHS=${MODEL_CL3_EPOCHS:-12}
 CL3_EVENTS=${MODEL_CL3_EVENTS:-1024}    # events with gradient per stage-4 sample
 CL3_BURN_IN=${MODEL_CL3_BURN_IN:-256}   # forward-only events before them
 SHRINK=${MODEL_SHRINK:-1}
+SCENARIOS=${MODEL_SCENARIOS:-1000}      # training-set size
+SAMPLES1=${MODEL_SAMPLES1:-600}         # samples per stage-1 epoch
 STAGE1=${MODEL_STAGE1:-${DATA%/}-stage1.m4}
 STAGE2=${MODEL_STAGE2:-${DATA%/}-stage2.m4}
-COMMON="--samples 600 --uniform-fraction 0.5 --loss-weight flow --patience 3 --early-stop 8 --threads 2 --seed 1"
-"$M4SIM" dataset -o "$DATA" --scenarios 1000 --flows 2000 --jobs 2 --seed 1
+COMMON="--uniform-fraction 0.5 --loss-weight flow --patience 3 --early-stop 8 --threads 2 --seed 1"
+"$M4SIM" dataset -o "$DATA" --scenarios "$SCENARIOS" --flows 2000 --jobs 2 --seed 1
 # shellcheck disable=SC2086  # COMMON is a list of words without spaces inside
 "$M4SIM" train "$DATA" -o "$STAGE1" --hidden 48 --gnn 64 --neighbourhood links --epochs "$EPOCHS" \
-    --lr 0.0003 $COMMON
+    --samples "$SAMPLES1" --lr 0.0003 $COMMON
 # shellcheck disable=SC2086
 "$M4SIM" train "$DATA" -o "$STAGE2" --init "$STAGE1" --epochs "$CL_EPOCHS" --lr 0.0001 \
-    --closed-loop 0.5 $COMMON
+    --samples 600 --closed-loop 0.5 $COMMON
 # shellcheck disable=SC2086
 "$M4SIM" train "$DATA" -o "$OUT" --init "$STAGE2" --epochs "$CL3_EPOCHS" --lr 0.0001 \
-    --closed-loop 1.0 --sample-events "$CL3_EVENTS" --burn-in "$CL3_BURN_IN" $COMMON \
+    --samples 600 --closed-loop 1.0 --sample-events "$CL3_EVENTS" --burn-in "$CL3_BURN_IN" $COMMON \
     --shrink "$SHRINK" --plot "${OUT%.m4}-loss.png"
 cp "$STAGE1.log.txt" "${OUT%.m4}-stage1.log.txt"
 cp "$STAGE2.log.txt" "${OUT%.m4}-stage2.log.txt"
