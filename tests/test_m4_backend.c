@@ -6,6 +6,8 @@
  *     bottleneck) -- both above 1 and clamped at 1;
  *   - on a 40-flow scenario every flow completes exactly once, never before
  *     start + ideal, and two runs give the same results;
+ *   - each neighbourhood a model file can name (component, flows, links)
+ *     runs it to the end, deterministically, with answers of its own;
  *   - `m4sim run --backend m4 --model FILE` writes fct.txt with the expected
  *     columns and the API's numbers; a missing or corrupt model file gives
  *     exit status 1 or 2, one message and no fct.txt. */
@@ -31,14 +33,18 @@ static const m4_model_dims dims = {8, 6, 5, 4, 2}; /* neighbourhood: links */
 
 /* A random model whose slowdown MLP ends in bias b2 (create zeroes the last
  * layer: random weights there, so the prediction depends on the state). */
-static void make_model(m4_model *m, uint64_t seed, float b2)
+static void make_model_for(m4_model *m, uint64_t seed, float b2, int neighbourhood)
 {
-    CHECK_INT_EQ(m4_model_create(m, &dims, seed), M4_OK);
+    m4_model_dims d = dims;
+    d.neighbourhood = neighbourhood;
+    CHECK_INT_EQ(m4_model_create(m, &d, seed), M4_OK);
     m4_rng r;
     m4_rng_seed(&r, seed + 17);
     for (int j = 0; j < dims.mlp_hidden; j++) m->w.slowdown.w2[j] = (float)(m4_rng_uniform(&r) - 0.5);
     m->w.slowdown.b2[0] = b2;
 }
+
+static void make_model(m4_model *m, uint64_t seed, float b2) { make_model_for(m, seed, b2, dims.neighbourhood); }
 
 /* Three hosts (0, 1, 2) on switch 3, 10 Gb/s, 1 us. */
 static const char *star = "4 1 3\n3\n0 3 10Gbps 1us 0\n1 3 10Gbps 1us 0\n2 3 10Gbps 1us 0\n";
@@ -218,6 +224,34 @@ static void scenario_runs_are_sane_and_deterministic(void)
     m4_scenario_free(sc);
 }
 
+/* Each neighbourhood the model file can name runs the 40-flow scenario to
+ * the end: every flow once, none before start + ideal, the same twice; and
+ * the three give different answers (they update different flows). */
+static void every_neighbourhood_runs(void)
+{
+    static run_result r[3], again;
+    for (int n = 0; n < 3; n++) {
+        m4_model m;
+        make_model_for(&m, 7, 0.6f, n);
+        char name[32];
+        snprintf(name, sizeof name, "n%d.m4", n);
+        CHECK_INT_EQ(m4_model_save(&m, m4t_path(name)), M4_OK);
+        m4_model_free(&m);
+        m4_scenario *sc;
+        CHECK_INT_EQ(m4_scenario_load(&sc, m4t_path("sc")), M4_OK);
+        CHECK_INT_EQ(run_api(sc, m4t_path(name), &r[n]), M4_OK);
+        CHECK_INT_EQ(run_api(sc, m4t_path(name), &again), M4_OK);
+        m4_scenario_free(sc);
+        int ok = r[n].n == 40 && r[n].bad_tags == 0;
+        for (int f = 0; f < 40; f++)
+            ok &= r[n].completions[f] == 1 && r[n].end[f] >= r[n].start[f] + r[n].ideal[f];
+        CHECK(ok);
+        CHECK(memcmp(r[n].end, again.end, sizeof again.end) == 0);
+    }
+    CHECK(memcmp(r[0].end, r[2].end, sizeof r[0].end) != 0);
+    CHECK(memcmp(r[1].end, r[2].end, sizeof r[1].end) != 0);
+}
+
 static void bad_model_files(void)
 {
     char cmd[4096];
@@ -251,4 +285,4 @@ static void bad_model_files(void)
 }
 
 M4_TEST_MAIN(M4_TEST(lone_flow_follows_the_model), M4_TEST(scenario_runs_are_sane_and_deterministic),
-             M4_TEST(bad_model_files))
+             M4_TEST(every_neighbourhood_runs), M4_TEST(bad_model_files))
