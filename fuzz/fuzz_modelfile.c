@@ -43,8 +43,8 @@ static void check_one(const uint8_t *data, size_t size)
             remove(out);
             m4_model model;
             if (m4_model_load(&model, path) == 0) {
-                if (model.num_params != m.num_weights || model.dims.neighbourhood < 0 ||
-                    model.dims.neighbourhood > 2)
+                if (model.num_params != m.num_weights || model.dims.neighbourhood < M4_NEIGHBOURHOOD_COMPONENT ||
+                    model.dims.neighbourhood > M4_NEIGHBOURHOOD_LINKS)
                     __builtin_trap();
                 m4_model_free(&model);
             }

@@ -183,7 +183,7 @@ static double uni(m4_rng *r, double lo, double hi) { return lo + (hi - lo) * m4_
 
 static void setup_case(uint64_t seed)
 {
-    static const m4_model_dims d = {H, G, MH, HH, 0};
+    static const m4_model_dims d = {H, G, MH, HH, M4_NEIGHBOURHOOD_COMPONENT};
     m4_model_free(&model);
     CHECK_INT_EQ(m4_model_create(&model, &d, seed), M4_OK);
     /* create zeroes the slowdown MLP's last layer (the untrained model
@@ -410,7 +410,7 @@ static void init_vectors_and_features(void)
     CHECK_NEAR(m4_model_queue_feature(0), 0.0, 0);
 
     /* Creation: PyTorch-style bounds, LayerNorm 1/0, seeded. */
-    m4_model_dims d = {H, G, MH, HH, 0};
+    m4_model_dims d = {H, G, MH, HH, M4_NEIGHBOURHOOD_COMPONENT};
     m4_model a, b, c;
     CHECK_INT_EQ(m4_model_create(&a, &d, 5), M4_OK);
     CHECK_INT_EQ(m4_model_create(&b, &d, 5), M4_OK);
@@ -445,7 +445,7 @@ static void init_vectors_and_features(void)
     CHECK(a.w.queue.b2 == a.params + a.num_params - 1);
     m4_model_free(&a), m4_model_free(&b), m4_model_free(&c);
     m4_model bad;
-    m4_model_dims tiny = {3, G, MH, HH, 0}; /* h[3] holds the path length: hidden >= 4 */
+    m4_model_dims tiny = {3, G, MH, HH, M4_NEIGHBOURHOOD_COMPONENT}; /* h[3] holds the path length: hidden >= 4 */
     CHECK_INT_EQ(m4_model_create(&bad, &tiny, 1), M4_EINVAL);
 }
 
@@ -479,13 +479,13 @@ static void save_load_round_trip_and_bad_files(void)
     char path[256], bad[256];
     snprintf(path, sizeof path, "%s/model.m4", scratch_dir);
     snprintf(bad, sizeof bad, "%s/bad.m4", scratch_dir);
-    m4_model_dims d = {H, G, MH, HH, 1};
+    m4_model_dims d = {H, G, MH, HH, M4_NEIGHBOURHOOD_FLOWS};
     m4_model a, b;
     CHECK_INT_EQ(m4_model_create(&a, &d, 42), M4_OK);
     CHECK_INT_EQ(m4_model_save(&a, path), M4_OK);
     CHECK_INT_EQ(m4_model_load(&b, path), M4_OK);
     CHECK(b.dims.hidden == H && b.dims.gnn == G && b.dims.mlp_hidden == MH &&
-          b.dims.head_hidden == HH && b.dims.neighbourhood == 1);
+          b.dims.head_hidden == HH && b.dims.neighbourhood == M4_NEIGHBOURHOOD_FLOWS);
     CHECK_INT_EQ(b.num_params, a.num_params);
     CHECK(b.params && memcmp(a.params, b.params, sizeof(float) * a.num_params) == 0);
     /* The weights struct of the loaded model points into its own params. */
@@ -527,7 +527,7 @@ static void save_load_round_trip_and_bad_files(void)
     f.version = 3, f.num_dims = 4;
     CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
     CHECK_INT_EQ(m4_model_load(&b, bad), M4_OK);
-    CHECK_INT_EQ(b.dims.neighbourhood, 0);
+    CHECK_INT_EQ(b.dims.neighbourhood, M4_NEIGHBOURHOOD_COMPONENT);
     CHECK(memcmp(a.params, b.params, sizeof(float) * a.num_params) == 0);
     m4_model_free(&b);
     f.version = M4_MODEL_VERSION;

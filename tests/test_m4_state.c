@@ -210,6 +210,18 @@ static void components_by_hand(void)
     m4_state_free(&s);
 }
 
+/* A fresh state on six links at these rates with A, B, E and D active
+ * (arrived at 0, 100 bytes each). */
+static void chain_state(m4_state *s, const double rates[6])
+{
+    CHECK_INT_EQ(m4_state_init(s, HS, 6, 8), M4_OK);
+    CHECK_INT_EQ(m4_state_set_link_rates(s, rates), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(s, A, pA, 2, 100, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(s, B, pB, 2, 100, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(s, EF, pE, 2, 100, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(s, D, pD, 2, 100, 0), M4_OK);
+}
+
 /* The event neighbourhoods on a chain: A on {0,1}, B on {1,2}, E on {2,5},
  * D on {4,5}; the event is on A's path {0,1}. All links 10 units.
  *   COMPONENT: A, B, E, D and links 0,1,2,5,4 (every link shared, coupled or not);
@@ -221,13 +233,8 @@ static void components_by_hand(void)
 static void neighbourhoods_by_hand(void)
 {
     m4_state s;
-    CHECK_INT_EQ(m4_state_init(&s, HS, 6, 8), M4_OK);
     const double rates[6] = {10, 10, 10, 10, 10, 10};
-    CHECK_INT_EQ(m4_state_set_link_rates(&s, rates), M4_OK);
-    CHECK_INT_EQ(m4_state_add_flow(&s, A, pA, 2, 100, 0), M4_OK);
-    CHECK_INT_EQ(m4_state_add_flow(&s, B, pB, 2, 100, 0), M4_OK);
-    CHECK_INT_EQ(m4_state_add_flow(&s, EF, pE, 2, 100, 0), M4_OK);
-    CHECK_INT_EQ(m4_state_add_flow(&s, D, pD, 2, 100, 0), M4_OK);
+    chain_state(&s, rates);
 
     s.neighbourhood = M4_NEIGHBOURHOOD_COMPONENT;
     CHECK_INT_EQ(m4_state_component(&s, pA, 2), M4_OK);
@@ -342,13 +349,8 @@ static void fair_shares_and_fluid_by_hand(void)
      * link 1 leaves 7.5 for A and link 5 7.5 for D. Over each flow's
      * bottleneck: A 7.5/10, B 2.5/5, E 2.5/5, D 7.5/10. */
     m4_state s;
-    CHECK_INT_EQ(m4_state_init(&s, HS, 6, 8), M4_OK);
     const double rates[6] = {10, 10, 5, 10, 10, 10};
-    CHECK_INT_EQ(m4_state_set_link_rates(&s, rates), M4_OK);
-    CHECK_INT_EQ(m4_state_add_flow(&s, A, pA, 2, 100, 0), M4_OK);
-    CHECK_INT_EQ(m4_state_add_flow(&s, B, pB, 2, 100, 0), M4_OK);
-    CHECK_INT_EQ(m4_state_add_flow(&s, D, pD, 2, 100, 0), M4_OK);
-    CHECK_INT_EQ(m4_state_add_flow(&s, EF, pE, 2, 100, 0), M4_OK);
+    chain_state(&s, rates);
     CHECK_INT_EQ(m4_state_component(&s, pE, 2), M4_OK);
     float fair[8];
     CHECK_INT_EQ(m4_state_fair_share(&s, fair), M4_OK);

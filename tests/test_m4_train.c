@@ -112,7 +112,7 @@ static int flow_weighting; /* the loss weighting of the workers make_model creat
 
 static void make_model(uint64_t seed)
 {
-    m4_model_dims d = {6, 5, 4, 3, 2}; /* the LINKS neighbourhood, as shipped */
+    m4_model_dims d = {6, 5, 4, 3, M4_NEIGHBOURHOOD_LINKS}; /* as shipped */
     m4_model_free(&model);
     CHECK_INT_EQ(m4_model_create(&model, &d, seed), M4_OK);
     /* create zeroes the slowdown MLP's last layer; random values, so the

@@ -8,7 +8,6 @@
 #include "cli.h"
 #include "core/error.h"
 #include "core/textio.h"
-#include "m4/state.h"
 #include "m4/train.h"
 
 static const char *const usage =

@@ -15,7 +15,24 @@ void m4_model_dims_default(m4_model_dims *d)
     d->gnn = 64;
     d->mlp_hidden = 100;
     d->head_hidden = 32;
-    d->neighbourhood = 2; /* M4_NEIGHBOURHOOD_LINKS, the paper's */
+    d->neighbourhood = M4_NEIGHBOURHOOD_LINKS; /* the paper's */
+}
+
+int m4_neighbourhood_parse(const char *name)
+{
+    for (int mode = 0; mode <= M4_NEIGHBOURHOOD_LINKS; mode++)
+        if (strcmp(name, m4_neighbourhood_name(mode)) == 0) return mode;
+    return -1;
+}
+
+const char *m4_neighbourhood_name(int mode)
+{
+    switch (mode) {
+    case M4_NEIGHBOURHOOD_COMPONENT: return "component";
+    case M4_NEIGHBOURHOOD_FLOWS: return "flows";
+    case M4_NEIGHBOURHOOD_LINKS: return "links";
+    default: return "?";
+    }
 }
 
 /* Lays the tensors out one after another; with rng set, also initialises
@@ -103,7 +120,8 @@ static int dims_valid(const m4_model_dims *d)
 {
     return d->hidden >= 4 && d->hidden <= 4096 && d->gnn >= 1 && d->gnn <= 4096 &&
            d->mlp_hidden >= 1 && d->mlp_hidden <= 4096 && d->head_hidden >= 1 &&
-           d->head_hidden <= 4096 && d->neighbourhood >= 0 && d->neighbourhood <= 2;
+           d->head_hidden <= 4096 && d->neighbourhood >= M4_NEIGHBOURHOOD_COMPONENT &&
+           d->neighbourhood <= M4_NEIGHBOURHOOD_LINKS;
 }
 
 int m4_model_create(m4_model *m, const m4_model_dims *d, uint64_t seed)

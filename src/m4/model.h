@@ -1,5 +1,5 @@
 /* The m4 model (DESIGN.md section 8): the per-event state update of the
- * flows and links an event touches (its neighbourhood, m4/state.h), and its
+ * flows and links an event touches (its neighbourhood, m4_neighbourhood), and its
  * backward pass.
  *
  * One event updates N flows and L directed links sharing them (E flow-link
@@ -37,13 +37,33 @@
 #define M4_MODEL_VERSION 4 /* 4: the neighbourhood; version 3 files read as COMPONENT */
 #define M4_MODEL_FLOW_EXTRA 2 /* x: fair, log2(base) */
 
+/* Which flows and links an event updates (the model file says which its
+ * weights were trained with; trainer and backend must agree):
+ *   COMPONENT  every flow connected to the event's links through coupling
+ *              links, transitively, and all their links (m4sim's first rule);
+ *   FLOWS      the flows on the event's links, and all their links;
+ *   LINKS      the flows on the event's links, and those links only: the
+ *              graph is a star around the event's path (the paper's m4).
+ * Under FLOWS and LINKS the fluid (flowSim) view is recomputed over the
+ * event's flows and all their links, the flows beyond keeping their max-min
+ * rates (m4_state_fair_share). */
+typedef enum m4_neighbourhood {
+    M4_NEIGHBOURHOOD_COMPONENT = 0,
+    M4_NEIGHBOURHOOD_FLOWS = 1,
+    M4_NEIGHBOURHOOD_LINKS = 2,
+} m4_neighbourhood;
+
+/* "component" | "flows" | "links" -> m4_neighbourhood, or -1. */
+int m4_neighbourhood_parse(const char *name);
+const char *m4_neighbourhood_name(int mode);
+
 typedef struct m4_model_dims {
     int hidden;      /* H: flow and link state width */
     int gnn;         /* G: width of the middle graph layers */
     int mlp_hidden;  /* hidden width of the slowdown MLP (100 in the paper) */
     int head_hidden; /* hidden width of the remaining-size and queue heads */
-    int neighbourhood; /* which flows and links an event updates (m4_neighbourhood in
-                          m4/state.h): part of what the weights were trained for */
+    int neighbourhood; /* m4_neighbourhood: which flows and links an event updates,
+                          part of what the weights were trained for */
 } m4_model_dims;
 
 typedef struct m4_gru_weights {

@@ -47,7 +47,8 @@ int m4_model_load(m4_model *m, const char *path)
                            path, f.version, f.num_dims, M4_MODEL_VERSION);
         goto done;
     }
-    m4_model_dims d = {f.dims[0], f.dims[1], f.dims[2], f.dims[3], v3 ? 0 : f.dims[4]};
+    m4_model_dims d = {f.dims[0], f.dims[1], f.dims[2], f.dims[3],
+                       v3 ? M4_NEIGHBOURHOOD_COMPONENT : f.dims[4]};
     if ((err = m4_model_create(m, &d, 0))) {
         err = m4_error_set(M4_EFORMAT, "%s: bad model dimensions (%s)", path, m4_last_error());
         goto done;

@@ -274,23 +274,6 @@ int m4_state_component(m4_state *s, const int32_t *seed_links, int32_t num_seed_
     return M4_OK;
 }
 
-int m4_neighbourhood_parse(const char *name)
-{
-    for (int mode = 0; mode <= M4_NEIGHBOURHOOD_LINKS; mode++)
-        if (strcmp(name, m4_neighbourhood_name(mode)) == 0) return mode;
-    return -1;
-}
-
-const char *m4_neighbourhood_name(int mode)
-{
-    switch (mode) {
-    case M4_NEIGHBOURHOOD_COMPONENT: return "component";
-    case M4_NEIGHBOURHOOD_FLOWS: return "flows";
-    case M4_NEIGHBOURHOOD_LINKS: return "links";
-    default: return "?";
-    }
-}
-
 void m4_state_gather(const m4_state *s, int64_t now_ns, const float *config, float *flow_h,
                      float *link_z, float *flow_dt, float *link_dt, float *path_length,
                      m4_step_input *in)

@@ -19,26 +19,6 @@ typedef struct m4_link_flows {
     int32_t count, capacity;
 } m4_link_flows;
 
-/* Which flows and links an event updates (the model file says which its
- * weights were trained with; trainer and backend must agree):
- *   COMPONENT  every flow connected to the event's links through coupling
- *              links, transitively, and all their links (m4sim's first rule);
- *   FLOWS      the flows on the event's links, and all their links;
- *   LINKS      the flows on the event's links, and those links only: the
- *              graph is a star around the event's path (the paper's m4).
- * Under FLOWS and LINKS the fluid (flowSim) view is recomputed over the
- * event's flows and all their links, the flows beyond keeping their max-min
- * rates (m4_state_fair_share). */
-typedef enum m4_neighbourhood {
-    M4_NEIGHBOURHOOD_COMPONENT = 0,
-    M4_NEIGHBOURHOOD_FLOWS = 1,
-    M4_NEIGHBOURHOOD_LINKS = 2,
-} m4_neighbourhood;
-
-/* "component" | "flows" | "links" -> mode, or -1. */
-int m4_neighbourhood_parse(const char *name);
-const char *m4_neighbourhood_name(int mode);
-
 typedef struct m4_state {
     int H;
     int32_t num_links;

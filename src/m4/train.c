@@ -909,21 +909,15 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
     for (int32_t i = 0; i < tr.num_train; i++)
         if ((err = add_periods(&tr, tr.train_ids[i]))) goto done;
 
-    if (o->init_path) {
-        /* Fine-tuning: the dimensions and weights of an existing model. */
-        m4_model init;
-        if ((err = m4_model_load(&init, o->init_path))) goto done;
-        m4_model_dims dims = init.dims;
-        if (o->neighbourhood >= 0) dims.neighbourhood = o->neighbourhood;
-        err = m4_model_create(&model, &dims, o->seed);
-        if (!err) memcpy(model.params, init.params, sizeof(float) * model.num_params);
-        m4_model_free(&init);
-        if (err) goto done;
-    } else {
-        m4_model_dims dims = o->dims;
-        if (o->neighbourhood >= 0) dims.neighbourhood = o->neighbourhood;
-        if ((err = m4_model_create(&model, &dims, o->seed))) goto done;
-    }
+    /* Fine-tuning takes the dimensions and weights of an existing model. */
+    m4_model init = {0};
+    if (o->init_path && (err = m4_model_load(&init, o->init_path))) goto done;
+    m4_model_dims dims = o->init_path ? init.dims : o->dims;
+    if (o->neighbourhood >= 0) dims.neighbourhood = o->neighbourhood;
+    err = m4_model_create(&model, &dims, o->seed);
+    if (!err && o->init_path) memcpy(model.params, init.params, sizeof(float) * model.num_params);
+    m4_model_free(&init);
+    if (err) goto done;
     const size_t P = model.num_params;
     grads = calloc(P, sizeof *grads);
     adam_m = calloc(P, sizeof *adam_m);
