@@ -440,15 +440,18 @@ static void capacity_floor_by_hand(void)
     CHECK_INT_EQ(m4_state_capacity_floor(&s, 500, ends), M4_OK);
     CHECK(ends[0] == 2000);
     CHECK_NEAR(s.link_backlog_bits[0], 12000.0, 1e-9);
-    /* C arrives at 1500: backlog 12000 - 8000 + 8000. Predicted B 1600,
-     * C 1700: B >= 1500 + (12000 - 8000) / 8 = 2000, C >= 1500 + 12000 / 8. */
+    /* C arrives at 1500: backlog 12000 - 8000 + 8000, drained at 3000. */
     CHECK_INT_EQ(m4_state_add_flow(&s, 2, p0, 2, 952, 1500), M4_OK);
     CHECK_INT_EQ(m4_state_component(&s, p0, 2), M4_OK);
     CHECK_INT_EQ(m4_state_fluid(&s, 1500, fair, base), M4_OK);
     CHECK(s.comp_flows[0] == 1 && s.comp_flows[1] == 2);
+    /* Both below the drain at 3000, so one of them must be raised to it:
+     * the one it stretches least relative to its predicted time in the
+     * network, B (1400 / 1600) rather than C (1300 / its ideal 1001), although
+     * C was predicted later; C then owes only 12000 - B's 8000 bits. */
     ends[0] = 1600, ends[1] = 1700;
     CHECK_INT_EQ(m4_state_capacity_floor(&s, 1500, ends), M4_OK);
-    CHECK(ends[0] == 2000 && ends[1] == 3000);
+    CHECK(ends[0] == 3000 && ends[1] == 2000);
     /* The newcomer predicted first is not queued behind B's backlog: its
      * floor, 1500 + (12000 - 8000) / 8 = 2000, is below its own 1000 ns. */
     ends[0] = 2600, ends[1] = 1600;
@@ -465,6 +468,29 @@ static void capacity_floor_by_hand(void)
     ends[0] = 10000;
     CHECK_INT_EQ(m4_state_capacity_floor(&s, 10000, ends), M4_OK);
     CHECK(ends[0] == 11000);
+    /* A predicted order that puts a tiny flow after a bulk one. Bulk D
+     * (9520 bytes, 80000 wire bits) at 20000, tiny E (8000 bits) at 28000:
+     * the backlog is 80000 - 8 x 8000 + 8000 = 24000, drained at 31000.
+     * Predicted D 30000 (10000 in the network), E 30100 (2100): trusting the
+     * order would hold E to 31000 (+43%); D takes the last slot instead
+     * (+10%), and E, before it, owes 24000 - 80000 < 0 bits. */
+    m4_state_remove_flow(&s, 3);
+    CHECK_INT_EQ(m4_state_add_flow(&s, 4, p0, 2, 9520, 20000), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, 5, p0, 2, 952, 28000), M4_OK);
+    CHECK_NEAR(s.link_backlog_bits[0], 24000.0, 1e-9);
+    CHECK_INT_EQ(m4_state_component(&s, p0, 2), M4_OK);
+    CHECK_INT_EQ(m4_state_fluid(&s, 28000, fair, base), M4_OK);
+    CHECK(s.comp_flows[0] == 4 && s.comp_flows[1] == 5);
+    ends[0] = 30000, ends[1] = 30100;
+    CHECK_INT_EQ(m4_state_capacity_floor(&s, 28000, ends), M4_OK);
+    CHECK(ends[0] == 31000 && ends[1] == 30100);
+    /* D 30500 and E 30900: E is stretched by 100 / 2900, less than D's
+     * 500 / 10500, so the predicted order stands: E takes the last slot
+     * (31000), and D owes the backlog less E's bits, 28000 + 16000 / 8 =
+     * 30000, below its 30500. */
+    ends[0] = 30500, ends[1] = 30900;
+    CHECK_INT_EQ(m4_state_capacity_floor(&s, 28000, ends), M4_OK);
+    CHECK(ends[0] == 30500 && ends[1] == 31000);
     m4_state_free(&s);
 }
 

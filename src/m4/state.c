@@ -90,6 +90,7 @@ void m4_state_free(m4_state *s)
     free(s->link_bps), free(s->link_demand_bps);
     free(s->link_backlog_bits), free(s->link_backlog_ns), free(s->fair_capacity), free(s->fair_unfrozen), free(s->fair_link_offset);
     free(s->fair_link_pairs), free(s->fair_frozen), free(s->floor_scratch);
+    free(s->floor_taken);
     memset(s, 0, sizeof *s);
 }
 
@@ -461,6 +462,34 @@ static void nic_share_floor(m4_state *s, int32_t link_row, int32_t n, int64_t no
     }
 }
 
+/* Which of the flows not yet placed takes the latest open slot, whose floor
+ * is floor_ns: the latest predicted (rows[last], the predicted order) when it
+ * ends at or after the floor, which leaves a feasible prediction as it is.
+ * Otherwise someone must be raised to the floor, and it is the flow it
+ * stretches least relative to its predicted time in the network (at least
+ * its ideal time, which flow_ideal_ns keeps positive), since
+ * slowdown errors are relative: a bulk flow raised by a tiny flow's time
+ * barely changes, the tiny flow queued behind the bulk flow's bits would be
+ * many times late. */
+static int32_t floor_pick(const m4_state *s, const end_row *rows, const unsigned char *taken,
+                          int32_t last, int64_t floor_ns)
+{
+    if (rows[last].end_ns >= floor_ns) return last;
+    int32_t best = last;
+    double best_stretch = INFINITY;
+    for (int32_t k = last; k >= 0; k--) {
+        if (taken[k]) continue;
+        const int32_t f = s->comp_flows[rows[k].row];
+        /* Never less than its ideal time: a prediction below it is not one
+         * to measure relative error against. */
+        const double in_network = fmax((double)(rows[k].end_ns - s->flow_start_ns[f]),
+                                       (double)s->flow_ideal_ns[f]);
+        const double stretch = (double)(floor_ns - rows[k].end_ns) / in_network;
+        if (stretch < best_stretch) best_stretch = stretch, best = k;
+    }
+    return best;
+}
+
 int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns)
 {
     /* fair_link_offset / fair_link_pairs still group the component's pairs
@@ -469,32 +498,45 @@ int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns)
     if (E > s->floor_capacity) {
         end_row *p = realloc(s->floor_scratch, sizeof(end_row) * (size_t)E);
         if (!p) return M4_ENOMEM;
-        s->floor_scratch = p, s->floor_capacity = E;
+        s->floor_scratch = p;
+        unsigned char *q = realloc(s->floor_taken, (size_t)E);
+        if (!q) return M4_ENOMEM;
+        s->floor_taken = q, s->floor_capacity = E;
     }
     end_row *rows = s->floor_scratch;
+    unsigned char *taken = s->floor_taken;
     for (int32_t r = 0; r < L; r++) {
         const int32_t link = s->comp_links[r];
         const int32_t n = s->fair_link_offset[r + 1] - s->fair_link_offset[r];
         /* Only where the component holds every flow of the link: the bound
          * subtracts the sizes of all that end later. */
         if (n == 0 || n != s->link_flows[link].count) continue;
-        double after_bits = 0; /* wire bits of the link's flows, all of them for now */
         for (int32_t k = 0; k < n; k++) {
             int32_t row = s->pair_flow[s->fair_link_pairs[s->fair_link_offset[r] + k]];
             rows[k] = (end_row){end_ns[row], row};
-            after_bits += s->flow_wire_bits[s->comp_flows[row]];
         }
         drain_backlog(s, link, now_ns);
         const double backlog = s->link_backlog_bits[link];
         if (!(backlog > 0)) continue;
         qsort(rows, (size_t)n, sizeof *rows, by_end_then_row);
+        memset(taken, 0, (size_t)n);
         const double ns_per_bit = 1e9 / s->link_bps[link];
-        for (int32_t j = 0; j < n; j++) {
-            after_bits -= s->flow_wire_bits[s->comp_flows[rows[j].row]];
+        /* Slots from the last end back: whoever ends last cannot end before
+         * the link has delivered the whole backlog; the one before it, the
+         * backlog less the last one's bits; and so on. */
+        double after_bits = 0; /* wire bits of the flows placed in later slots */
+        int32_t last = n - 1;  /* latest predicted flow not yet placed */
+        for (int32_t slot = n - 1; slot >= 0; slot--) {
+            while (taken[last]) last--;
             double owed = backlog - after_bits;
-            if (owed <= 0) continue;
-            int64_t floor_ns = now_ns + (int64_t)ceil(owed * ns_per_bit);
-            if (end_ns[rows[j].row] < floor_ns) end_ns[rows[j].row] = floor_ns;
+            int32_t k = last;
+            if (owed > 0) {
+                int64_t floor_ns = now_ns + (int64_t)ceil(owed * ns_per_bit);
+                k = floor_pick(s, rows, taken, last, floor_ns);
+                if (end_ns[rows[k].row] < floor_ns) end_ns[rows[k].row] = floor_ns;
+            }
+            taken[k] = 1;
+            after_bits += s->flow_wire_bits[s->comp_flows[rows[k].row]];
         }
         nic_share_floor(s, r, n, now_ns, ns_per_bit, end_ns);
     }

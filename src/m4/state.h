@@ -75,6 +75,7 @@ typedef struct m4_state {
     unsigned char *fair_frozen;    /* per component flow row */
     int32_t fair_capacity_rows, fair_capacity_pairs;
     struct end_row *floor_scratch; /* m4_state_capacity_floor, by pair */
+    unsigned char *floor_taken;
     int32_t floor_capacity;
     /* links reset by the last m4_state_remove_flow */
     int32_t num_reset_links;
@@ -120,11 +121,15 @@ void m4_state_set_flow_progress(m4_state *s, int32_t slot, int64_t start_ns, int
 int m4_state_fluid(m4_state *s, int64_t now_ns, float *fair, float *base);
 
 /* Link capacity as a floor under predicted completions, after m4_state_fluid
- * at now. On a link whose flows are all in the component, take them in
- * predicted order: by the j-th's end the link must have delivered all of the
- * first j, so it cannot end before now + (backlog - wire bits of the flows
- * ending after it) / capacity, the backlog being the link's work-conserving
- * queue of everything its flows brought (no network delivers more). On a
+ * at now. On a link whose flows are all in the component, fill the end slots
+ * from the last back: whoever ends in slot j cannot end before now +
+ * (backlog - wire bits of the flows in later slots) / capacity, the backlog
+ * being the link's work-conserving queue of everything its flows brought (no
+ * network delivers more). Each slot goes to the latest predicted flow left
+ * when that one meets its floor (so feasible predictions stay as they are),
+ * else to the flow the floor stretches least relative to its predicted time
+ * in the network: a wrong predicted order does not queue a tiny flow behind
+ * a bulk flow's bits. On a
  * sender's NIC uplink that the fluid view saturates, the NIC's round-robin
  * adds: a flow at the link's fair level cannot end before now + sum over
  * the flows at that level of min(their bits left, its bits left) /
