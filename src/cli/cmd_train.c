@@ -11,11 +11,12 @@
 #include "m4/train.h"
 
 static const char *const usage =
-    "usage: m4sim train DATA -o MODEL [--hidden H] [--gnn G] [--epochs N] [--lr X]\n"
-    "                   [--seed S] [--resume] [options]\n"
+    "usage: m4sim train DATA [DATA...] -o MODEL [--hidden H] [--gnn G] [--epochs N]\n"
+    "                   [--lr X] [--seed S] [--resume] [options]\n"
     "\n"
     "Trains the m4 model (DESIGN.md section 8) on every finished scenario of DATA (a\n"
-    "directory written by `m4sim dataset`). Writes MODEL (the best model by validation\n"
+    "directory written by `m4sim dataset`; several are trained on as one, e.g. datasets\n"
+    "of different fabric sizes). Writes MODEL (the best model by validation\n"
     "loss, rewritten whenever it improves), MODEL.ckpt (the full training state after\n"
     "each epoch: a killed run continues from it with --resume) and MODEL.log.txt (one\n"
     "line per epoch: epoch train_loss val_loss val_slowdown_err lr seconds).\n"
@@ -124,7 +125,10 @@ int m4_cmd_train(int argc, char **argv)
     m4_train_options o;
     m4_train_options_default(&o);
     o.log = stderr;
-    const char *data = NULL, *model = NULL, *plot = NULL;
+    enum { MAX_DATASETS = 16 };
+    const char *data[MAX_DATASETS];
+    int num_data = 0;
+    const char *model = NULL, *plot = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (m4_cli_is_help(a)) {
@@ -132,8 +136,9 @@ int m4_cmd_train(int argc, char **argv)
             return 0;
         }
         if (a[0] != '-') {
-            if (data) return m4_cli_usage_error("train", "unexpected argument '%s'", a);
-            data = a;
+            if (num_data == MAX_DATASETS)
+                return m4_cli_usage_error("train", "at most %d dataset directories", MAX_DATASETS);
+            data[num_data++] = a;
             continue;
         }
         if (!strcmp(a, "--resume")) {
@@ -192,10 +197,10 @@ int m4_cmd_train(int argc, char **argv)
         }
         if (rc) return rc;
     }
-    if (!data) return m4_cli_usage_error("train", "missing DATA directory");
+    if (!num_data) return m4_cli_usage_error("train", "missing DATA directory");
     if (!model) return m4_cli_usage_error("train", "missing -o MODEL");
     openblas_set_num_threads(1);
-    int err = m4_train(data, model, &o);
+    int err = m4_train(data, num_data, model, &o);
     if (err) return m4_cli_fail("train", err);
     if (plot) {
         char log_path[1100];

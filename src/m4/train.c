@@ -852,7 +852,36 @@ static int append_log(const char *path, const char *line, int truncate)
     return bad ? m4_error_set(M4_EIO, "%s: write failed", path) : M4_OK;
 }
 
-int m4_train(const char *data_dir, const char *model_path, const m4_train_options *o)
+/* The scenarios of every dataset directory, one after the other (each
+ * directory's in name order), and the directories' names joined by '+'
+ * for the log. */
+static int list_datasets(const char *const *data_dirs, int num_data_dirs, char ***dirs,
+                         int32_t *num_dirs, char *names, size_t names_size)
+{
+    *dirs = NULL, *num_dirs = 0;
+    names[0] = '\0';
+    for (int d = 0; d < num_data_dirs; d++) {
+        char **more = NULL;
+        int32_t n = 0;
+        int err = m4_dataset_list(data_dirs[d], &more, &n);
+        if (err) return err;
+        char **grown = n ? realloc(*dirs, sizeof **dirs * (size_t)(*num_dirs + n)) : *dirs;
+        if (!grown) {
+            for (int32_t i = 0; i < n; i++) free(more[i]);
+            free(more);
+            return M4_ENOMEM;
+        }
+        if (n) memcpy(grown + *num_dirs, more, sizeof *more * (size_t)n);
+        *dirs = grown, *num_dirs += n;
+        free(more);
+        size_t used = strlen(names);
+        snprintf(names + used, names_size - used, "%s%s", d ? "+" : "", data_dirs[d]);
+    }
+    return M4_OK;
+}
+
+int m4_train(const char *const *data_dirs, int num_data_dirs, const char *model_path,
+             const m4_train_options *o)
 {
     trainer tr = {0};
     tr.o = o;
@@ -868,8 +897,9 @@ int m4_train(const char *data_dir, const char *model_path, const m4_train_option
     snprintf(logp, sizeof logp, "%s.log.txt", model_path);
     const int threads = o->threads < 1 ? 1 : o->threads > 64 ? 64 : o->threads;
 
-    int err = m4_dataset_list(data_dir, &dirs, &num_dirs);
-    if (err) return err;
+    char data_dir[1024]; /* the names, for messages and the log */
+    int err = list_datasets(data_dirs, num_data_dirs, &dirs, &num_dirs, data_dir, sizeof data_dir);
+    if (err) goto done;
     if (o->max_scenarios > 0 && num_dirs > o->max_scenarios) {
         for (int32_t i = o->max_scenarios; i < num_dirs; i++) free(dirs[i]);
         num_dirs = o->max_scenarios;

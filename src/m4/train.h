@@ -69,11 +69,14 @@ typedef struct m4_train_options {
 
 void m4_train_options_default(m4_train_options *o);
 
-/* Train on every finished scenario under data_dir. Writes, atomically:
+/* Train on every finished scenario under the num_data_dirs dataset
+ * directories (their union: the validation split is drawn over all of
+ * them). Writes, atomically:
  * model_path (the best model by validation loss), model_path.ckpt (the last
  * epoch's full training state, for --resume) and model_path.log.txt (one
  * line per epoch: epoch train_loss val_loss val_slowdown_err lr seconds). */
-int m4_train(const char *data_dir, const char *model_path, const m4_train_options *o);
+int m4_train(const char *const *data_dirs, int num_data_dirs, const char *model_path,
+             const m4_train_options *o);
 
 /* Per-sample losses, for tests and validation. */
 typedef struct m4_sample_loss {
