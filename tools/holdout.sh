@@ -28,20 +28,25 @@ errors() {
         sed -n 's/^{"n":[^,]*,"mean":\([^,]*\),"p50":[^,]*,"p90":\([^,]*\),.*/\1 \2/p'
 }
 
+# flows of EST more than 3x off DIR/packet/fct.txt's slowdown, either way (same flow order)
+far_off() {
+    paste "$1/packet/fct.txt" "$2" | awk 'NR > 1 { r = $16 / $8; if (r > 3 || r < 1 / 3) n++ } END { print n + 0 }'
+}
+
 flow_sum=$(for s in "$DIR"/s*/; do
     s=${s%/}
     [ -f "$s/flow/fct.txt" ] || "$M4SIM" run "$s" --backend flow --quiet -o "$s/flow" || exit 1
-    errors "$s" "$s/flow/fct.txt"
-done | awk '{ m += $1; p += $2; n++ } END { printf "%.4f %.4f %d", m / n, p / n, n }')
-printf '%-40s %9s %9s %9s %9s\n' model mean_err p90_err mean_ratio p90_ratio
-echo "$flow_sum" | awk '{ printf "%-40s %9.4f %9.4f %9s %9s   (%d scenarios)\n", "flow", $1, $2, "-", "-", $3 }'
+    echo "$(errors "$s" "$s/flow/fct.txt") $(far_off "$s" "$s/flow/fct.txt")"
+done | awk '{ m += $1; p += $2; x += $3; n++ } END { printf "%.4f %.4f %d %d", m / n, p / n, n, x }')
+printf '%-40s %9s %9s %9s %9s %6s\n' model mean_err p90_err mean_ratio p90_ratio off3x
+echo "$flow_sum" | awk '{ printf "%-40s %9.4f %9.4f %9s %9s %6d   (%d scenarios)\n", "flow", $1, $2, "-", "-", $4, $3 }'
 for model in "$@"; do
     tag=$(basename "$model")
     for s in "$DIR"/s*/; do
         s=${s%/}
         "$M4SIM" run "$s" --backend m4 --model "$model" --quiet -o "$s/m4-$tag" || exit 1
-        errors "$s" "$s/m4-$tag/fct.txt"
-    done | awk -v flow="$flow_sum" -v name="$model" '{ m += $1; p += $2; n++ }
-        END { split(flow, f, " "); printf "%-40s %9.4f %9.4f %9.3f %9.3f\n", name, m / n, p / n,
-              (m / n) / f[1], (p / n) / f[2] }'
+        echo "$(errors "$s" "$s/m4-$tag/fct.txt") $(far_off "$s" "$s/m4-$tag/fct.txt")"
+    done | awk -v flow="$flow_sum" -v name="$model" '{ m += $1; p += $2; x += $3; n++ }
+        END { split(flow, f, " "); printf "%-40s %9.4f %9.4f %9.3f %9.3f %6d\n", name, m / n, p / n,
+              (m / n) / f[1], (p / n) / f[2], x }'
 done

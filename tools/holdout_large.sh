@@ -5,8 +5,9 @@
 # hadoop, cachefollower), seeds 7001-7004 (eval uses 9001+, training 1),
 # one per CC. Runs packet and flow once, then each model through the m4
 # backend, and prints per model the mean over the scenarios of m4's mean
-# and p90 per-flow slowdown error, their ratios to the flow backend's, and
-# m4's CPU seconds. tools/holdout.sh does the same at training scale.
+# and p90 per-flow slowdown error, their ratios to the flow backend's,
+# m4's CPU seconds, and how many flows m4 puts more than 3x off the packet
+# slowdown (either way; a count of pathologies the means can hide). tools/holdout.sh does the same at training scale.
 #
 #   sh tools/holdout_large.sh BUILD/m4sim MODEL...
 #     HOLDOUT_LARGE_DIR=dir   scenarios and runs (default build/holdout-large)
@@ -33,6 +34,11 @@ errors() {
         sed -n 's/^{"n":[^,]*,"mean":\([^,]*\),"p50":[^,]*,"p90":\([^,]*\),.*/\1 \2/p'
 }
 
+# flows of EST more than 3x off DIR/packet/fct.txt's slowdown, either way (same flow order)
+far_off() {
+    paste "$1/packet/fct.txt" "$2" | awk 'NR > 1 { r = $16 / $8; if (r > 3 || r < 1 / 3) n++ } END { print n + 0 }'
+}
+
 echo "$SCENARIOS" | while read -r name workload cc load sigma seed; do
     [ -n "$name" ] || continue
     s="$DIR/$name"
@@ -45,10 +51,11 @@ echo "$SCENARIOS" | while read -r name workload cc load sigma seed; do
     done
 done || exit 1
 
-flow_sum=$(for s in "$DIR"/l*/; do errors "${s%/}" "${s%/}/flow/fct.txt"; done |
-    awk '{ m += $1; p += $2; n++ } END { printf "%.4f %.4f %d", m / n, p / n, n }')
-printf '%-40s %9s %9s %9s %9s %8s\n' model mean_err p90_err mean_ratio p90_ratio m4_cpu_s
-echo "$flow_sum" | awk '{ printf "%-40s %9.4f %9.4f %9s %9s   (%d scenarios)\n", "flow", $1, $2, "-", "-", $3 }'
+flow_sum=$(for s in "$DIR"/l*/; do
+    echo "$(errors "${s%/}" "${s%/}/flow/fct.txt") $(far_off "${s%/}" "${s%/}/flow/fct.txt")"
+done | awk '{ m += $1; p += $2; x += $3; n++ } END { printf "%.4f %.4f %d %d", m / n, p / n, n, x }')
+printf '%-40s %9s %9s %9s %9s %8s %6s\n' model mean_err p90_err mean_ratio p90_ratio m4_cpu_s off3x
+echo "$flow_sum" | awk '{ printf "%-40s %9.4f %9.4f %9s %9s %8s %6d   (%d scenarios)\n", "flow", $1, $2, "-", "-", "-", $4, $3 }'
 i=0
 for model in "$@"; do
     i=$((i + 1))
@@ -57,8 +64,8 @@ for model in "$@"; do
         s=${s%/}
         /usr/bin/time -f "%U" -o "$s/$tag.cpu" "$M4SIM" run "$s" --backend m4 --model "$model" \
             --quiet -o "$s/$tag" || exit 1
-        echo "$(errors "$s" "$s/$tag/fct.txt") $(cat "$s/$tag.cpu")"
-    done | awk -v flow="$flow_sum" -v name="$model" '{ m += $1; p += $2; c += $3; n++ }
-        END { split(flow, f, " "); printf "%-40s %9.4f %9.4f %9.3f %9.3f %8.2f\n", name, m / n,
-              p / n, (m / n) / f[1], (p / n) / f[2], c }'
+        echo "$(errors "$s" "$s/$tag/fct.txt") $(cat "$s/$tag.cpu") $(far_off "$s" "$s/$tag/fct.txt")"
+    done | awk -v flow="$flow_sum" -v name="$model" '{ m += $1; p += $2; c += $3; x += $4; n++ }
+        END { split(flow, f, " "); printf "%-40s %9.4f %9.4f %9.3f %9.3f %8.2f %6d\n", name, m / n,
+              p / n, (m / n) / f[1], (p / n) / f[2], c, x }'
 done
