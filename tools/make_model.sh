@@ -1,18 +1,22 @@
 #!/bin/sh
 # make model: rebuild the shipped default model from scratch with a fixed seed.
 #
-#   sh tools/make_model.sh BUILD/m4sim        (MODEL_DATA=dir for the dataset)
+#   sh tools/make_model.sh BUILD/m4sim
+#     MODEL_DATA=dir, MODEL_DATA_LARGE=dir   the two datasets (default
+#     build/model-data and build/model-data-128; no spaces in these paths)
 #
-# 1. the training set: 1000 scenarios of 2000 flows on the 32-host fabric,
-#    their packet-level runs with --trace (about 5.5 minutes on 2 cores);
+# 1. the training set: 2000 scenarios of 2000 flows on the 32-host fabric
+#    (the paper's), plus 300 of 4000 flows on the 128-host fabric
+#    fabric:pods=4,racks=4,hosts=8 (MODEL_LARGE_SCENARIOS=0: none), their
+#    packet-level runs with --trace (about 11 + 7 minutes on 2 cores);
 # 2. teacher-forced training of the star-neighbourhood model (--neighbourhood
-#    links), 40 epochs of 600 samples (about 12 s an epoch on 2 cores);
+#    links) on both, 40 epochs of 1200 samples (about 25 s an epoch on 2 cores);
 # 3. closed-loop fine-tuning from it: half the samples run on the model's
 #    own predicted completions, CL_EPOCHS epochs at a third of the learning
 #    rate (about 11 s an epoch);
 # 4. then CL3_EPOCHS more epochs with every sample closed-loop, the way the
 #    m4 backend runs, over longer samples (256 burn-in and 1024 events with
-#    gradient; about 30 s an epoch), the learned correction scaled by
+#    gradient; about 25 s an epoch), the learned correction scaled by
 #    SHRINK in the final file (1: as trained).
 #    Every stage weighs each flow once in the slowdown loss (--loss-weight
 #    flow). The same seed, thread count and machine give the same model file.
@@ -26,20 +30,31 @@ CL3_EPOCHS=${MODEL_CL3_EPOCHS:-12}
 CL3_EVENTS=${MODEL_CL3_EVENTS:-1024}    # events with gradient per stage-4 sample
 CL3_BURN_IN=${MODEL_CL3_BURN_IN:-256}   # forward-only events before them
 SHRINK=${MODEL_SHRINK:-1}
-SCENARIOS=${MODEL_SCENARIOS:-1000}      # training-set size
-SAMPLES1=${MODEL_SAMPLES1:-600}         # samples per stage-1 epoch
+SCENARIOS=${MODEL_SCENARIOS:-2000}      # training-set size (32-host fabric)
+SAMPLES1=${MODEL_SAMPLES1:-1200}        # samples per stage-1 epoch
+LARGE=${MODEL_LARGE_SCENARIOS:-300}     # scenarios on a larger fabric, 0 = none
+LARGE_TOPO=${MODEL_LARGE_TOPO:-fabric:pods=4,racks=4,hosts=8}
+LARGE_FLOWS=${MODEL_LARGE_FLOWS:-4000}
+DATA_LARGE=${MODEL_DATA_LARGE:-${DATA%/}-128}
 STAGE1=${MODEL_STAGE1:-${DATA%/}-stage1.m4}
 STAGE2=${MODEL_STAGE2:-${DATA%/}-stage2.m4}
 COMMON="--uniform-fraction 0.5 --loss-weight flow --patience 3 --early-stop 8 --threads 2 --seed 1"
 "$M4SIM" dataset -o "$DATA" --scenarios "$SCENARIOS" --flows 2000 --jobs 2 --seed 1
+DATASETS=$DATA
+if [ "$LARGE" -gt 0 ]; then
+    # Seed 3: neither the training set's 1 nor the holdout's 2.
+    "$M4SIM" dataset -o "$DATA_LARGE" --scenarios "$LARGE" --flows "$LARGE_FLOWS" --topo "$LARGE_TOPO" \
+        --jobs 2 --seed 3
+    DATASETS="$DATA $DATA_LARGE"
+fi
 # shellcheck disable=SC2086  # COMMON is a list of words without spaces inside
-"$M4SIM" train "$DATA" -o "$STAGE1" --hidden 48 --gnn 64 --neighbourhood links --epochs "$EPOCHS" \
+"$M4SIM" train $DATASETS -o "$STAGE1" --hidden 48 --gnn 64 --neighbourhood links --epochs "$EPOCHS" \
     --samples "$SAMPLES1" --lr 0.0003 $COMMON
 # shellcheck disable=SC2086
-"$M4SIM" train "$DATA" -o "$STAGE2" --init "$STAGE1" --epochs "$CL_EPOCHS" --lr 0.0001 \
+"$M4SIM" train $DATASETS -o "$STAGE2" --init "$STAGE1" --epochs "$CL_EPOCHS" --lr 0.0001 \
     --samples 600 --closed-loop 0.5 $COMMON
 # shellcheck disable=SC2086
-"$M4SIM" train "$DATA" -o "$OUT" --init "$STAGE2" --epochs "$CL3_EPOCHS" --lr 0.0001 \
+"$M4SIM" train $DATASETS -o "$OUT" --init "$STAGE2" --epochs "$CL3_EPOCHS" --lr 0.0001 \
     --samples 600 --closed-loop 1.0 --sample-events "$CL3_EVENTS" --burn-in "$CL3_BURN_IN" $COMMON \
     --shrink "$SHRINK" --plot "${OUT%.m4}-loss.png"
 cp "$STAGE1.log.txt" "${OUT%.m4}-stage1.log.txt"
