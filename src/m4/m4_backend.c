@@ -5,7 +5,7 @@
  * flow's completion is predicted as start + max(1, slowdown_hat) x ideal FCT
  * (never before now); the next event is the earliest prediction. An event
  * updates only the neighbourhood of the arriving or departing flow that the
- * model was trained for (m4_neighbourhood in m4/state.h; the shipped model's
+ * model was trained for (m4_neighbourhood in m4/model.h; the shipped model's
  * is the paper's: the flows on the event flow's links, and those links):
  * temporal GRUs for the time since each was last touched, three graph
  * layers, the rate GRUs, and the slowdown MLP, whose outputs replace those

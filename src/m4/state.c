@@ -529,12 +529,10 @@ int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns)
         for (int32_t slot = n - 1; slot >= 0; slot--) {
             while (taken[last]) last--;
             double owed = backlog - after_bits;
-            int32_t k = last;
-            if (owed > 0) {
-                int64_t floor_ns = now_ns + (int64_t)ceil(owed * ns_per_bit);
-                k = floor_pick(s, rows, taken, last, floor_ns);
-                if (end_ns[rows[k].row] < floor_ns) end_ns[rows[k].row] = floor_ns;
-            }
+            if (owed <= 0) break; /* and for every earlier slot: after_bits only grows */
+            int64_t floor_ns = now_ns + (int64_t)ceil(owed * ns_per_bit);
+            int32_t k = floor_pick(s, rows, taken, last, floor_ns);
+            if (end_ns[rows[k].row] < floor_ns) end_ns[rows[k].row] = floor_ns;
             taken[k] = 1;
             after_bits += s->flow_wire_bits[s->comp_flows[rows[k].row]];
         }
