@@ -27,9 +27,18 @@ void m4_nn_linear_forward(float *out, const float *inp, const float *weight, con
         for (int i = 0; i < N; i++) memcpy(out + (long)i * OC, bias, sizeof(float) * (size_t)OC);
     else if (N > 0)
         memset(out, 0, sizeof(float) * (size_t)N * (size_t)OC);
-    if (N > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C,
-                    1.0f, out, OC);
+    if (N <= 0) return;
+    if (C == 1) {
+        /* One input feature (the temporal GRU's elapsed time, every event):
+         * an outer product, where a BLAS call costs more than the work. */
+        for (int i = 0; i < N; i++) {
+            float *restrict o = out + (long)i * OC;
+            for (int k = 0; k < OC; k++) o[k] += inp[i] * weight[k];
+        }
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C, 1.0f,
+                out, OC);
 }
 
 void m4_nn_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
@@ -132,20 +141,41 @@ void m4_nn_gru_backward(float *dx, float *dh, float *dw_ih, float *dw_hh, float 
     m4_nn_linear_backward(dh, dw_hh, db_hh, dgh, h, w_hh, N, H, 3 * H);
 }
 
+/* Sum of n floats over eight independent partial sums: a single running sum
+ * is a chain of dependent adds that GCC may not reorder, and that chain was
+ * a tenth of the m4 backend's time; eight lanes vectorize. */
+static float sum_by_lanes(const float *restrict x, int n)
+{
+    float lane[8] = {0};
+    int c = 0;
+    for (; c + 8 <= n; c += 8)
+        for (int k = 0; k < 8; k++) lane[k] += x[c + k];
+    for (; c < n; c++) lane[c & 7] += x[c];
+    return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+}
+
+/* Sum of (x - m)^2 the same way. */
+static float sum_sq_dev_by_lanes(const float *restrict x, float m, int n)
+{
+    float lane[8] = {0};
+    int c = 0;
+    for (; c + 8 <= n; c += 8)
+        for (int k = 0; k < 8; k++) lane[k] += (x[c + k] - m) * (x[c + k] - m);
+    for (; c < n; c++) lane[c & 7] += (x[c] - m) * (x[c] - m);
+    return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+}
+
 void m4_nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                              const float *weight, const float *bias, int N, int C)
 {
     for (int i = 0; i < N; i++) {
         const float *x = inp + (long)i * C;
-        double m = 0, v = 0;
-        for (int c = 0; c < C; c++) m += x[c];
-        m /= C;
-        for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
-        v /= C;
-        float s = (float)(1.0 / sqrt(v + 1e-5));
-        for (int c = 0; c < C; c++)
-            out[(long)i * C + c] = (float)(x[c] - m) * s * weight[c] + bias[c];
-        mean[i] = (float)m, rstd[i] = s;
+        float m = sum_by_lanes(x, C) / (float)C;
+        float v = sum_sq_dev_by_lanes(x, m, C) / (float)C;
+        float s = 1.0f / sqrtf(v + 1e-5f);
+        float *restrict o = out + (long)i * C;
+        for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * weight[c] + bias[c];
+        mean[i] = m, rstd[i] = s;
     }
 }
 
