@@ -13,7 +13,9 @@
 # backends ran; MEAN: the mean of the per-scenario figures over those
 # scenarios. Error = |slowdown_est - slowdown_packet| / slowdown_packet,
 # slowdown = max(1, fct_ns / ideal_fct_ns), percentiles nearest-rank (as
-# m4sim compare). Plots: OUT/err_cdf.png (pooled per-flow error CDF of flow and
+# m4sim compare). floor: the same error of packet run on the scenario with
+# every start 1-50 ns later (tools/eval_one.sh) against packet, the ground
+# truth's own spread under a perturbation no flow-level input can see. Plots: OUT/err_cdf.png (pooled per-flow error CDF of flow and
 # m4), OUT/slowdown_by_size.png (median and p90 slowdown per size bucket of
 # packet, flow, m4, pooled). n/a: a backend that did not run.
 set -u
@@ -45,21 +47,21 @@ mean_p90() {
               k = int(0.9 * NR); if (k < 0.9 * NR) k++; printf "%.4f %.4f\n", s / NR, v[k] }'
 }
 
-fmt='%-28s %6s %9s %9s %9s %9s %9s %8s %8s %8s %8s %8s\n'
+fmt='%-28s %6s %9s %9s %9s %9s %9s %9s %9s %8s %8s %8s %8s %8s\n'
 table="$OUT/table.txt"
 tmp="$table.tmp"
 {
     echo "# per-flow slowdown error against packet (mean, p90); wall seconds per whole run;"
     echo "# speedup = packet / m4 wall seconds, cpu_spd = packet / m4 CPU seconds; m4_rss = m4's peak RSS"
-    printf "$fmt" scenario flows flow_mean flow_p90 m4_mean m4_p90 packet_s flow_s m4_s speedup \
-        cpu_spd m4_rss_mb
+    printf "$fmt" scenario flows flow_mean flow_p90 m4_mean m4_p90 floor_mean floor_p90 packet_s \
+        flow_s m4_s speedup cpu_spd m4_rss_mb
 } > "$tmp"
 : > "$P/complete.txt"
 while read -r name _ _ _ _ _ flows _; do
     [ -n "$name" ] || continue
     d="$OUT/$name"
-    row_fm=n/a row_fp=n/a row_mm=n/a row_mp=n/a
-    for est in flow m4; do
+    row_fm=n/a row_fp=n/a row_mm=n/a row_mp=n/a row_jm=n/a row_jp=n/a
+    for est in flow m4 jitter; do
         rm -f "$d/compare_$est.json" "$d/compare_$est.png"
         [ -f "$d/packet.time" ] && [ -f "$d/$est.time" ] || continue
         "$M4SIM" compare "$d/packet/fct.txt" "$d/$est/fct.txt" --json > "$d/compare_$est.json" \
@@ -69,7 +71,11 @@ while read -r name _ _ _ _ _ flows _; do
         set -- $(json_mean_p90 "$d/compare_$est.json")
         [ $# -eq 2 ] || continue
         set -- $(printf '%.4f %.4f' "$1" "$2")
-        if [ "$est" = flow ]; then row_fm=$1 row_fp=$2; else row_mm=$1 row_mp=$2; fi
+        case $est in
+            flow) row_fm=$1 row_fp=$2 ;;
+            m4) row_mm=$1 row_mp=$2 ;;
+            jitter) row_jm=$1 row_jp=$2 ;;
+        esac
     done
     pw=$(key "$d/packet.time" wall_s); fw=$(key "$d/flow.time" wall_s); mw=$(key "$d/m4.time" wall_s)
     pc=$(key "$d/packet.time" cpu_s); mc=$(key "$d/m4.time" cpu_s)
@@ -77,7 +83,7 @@ while read -r name _ _ _ _ _ flows _; do
     pw=${pw:-n/a} fw=${fw:-n/a} mw=${mw:-n/a} pc=${pc:-n/a} mc=${mc:-n/a} mr=${mr:-n/a}
     # CPU seconds are counted in 0.01 s steps: a floor of 0.01 for m4
     mc_floor=$(echo "$mc" | awk '$1 == "n/a" { print; next } { print ($1 < 0.01 ? 0.01 : $1) }')
-    printf "$fmt" "$name" "$flows" "$row_fm" "$row_fp" "$row_mm" "$row_mp" \
+    printf "$fmt" "$name" "$flows" "$row_fm" "$row_fp" "$row_mm" "$row_mp" "$row_jm" "$row_jp" \
         "$(printf %.2f "$pw" 2>/dev/null || echo n/a)" "$(printf %.2f "$fw" 2>/dev/null || echo n/a)" \
         "$(printf %.2f "$mw" 2>/dev/null || echo n/a)" "$(ratio "$pw" "$mw")" \
         "$(ratio "$pc" "$mc_floor")" "$mr" >> "$tmp"
@@ -85,7 +91,13 @@ while read -r name _ _ _ _ _ flows _; do
         flow_errors "$d/packet/fct.txt" "$d/flow/fct.txt" >> "$P/err_flow.txt"
         flow_errors "$d/packet/fct.txt" "$d/m4/fct.txt" >> "$P/err_m4.txt"
         for b in packet flow m4; do slowdowns "$d/$b/fct.txt" >> "$P/sd_$b.txt"; done
-        echo "$name $flows $row_fm $row_fp $row_mm $row_mp $pw $fw $mw $pc $mc" >> "$P/complete.txt"
+        if [ "$row_jm" != n/a ]; then
+            flow_errors "$d/packet/fct.txt" "$d/jitter/fct.txt" >> "$P/err_floor.txt"
+        else
+            echo "$name" >> "$P/no_floor.txt"
+        fi
+        echo "$name $flows $row_fm $row_fp $row_mm $row_mp $pw $fw $mw $pc $mc $row_jm $row_jp" \
+            >> "$P/complete.txt"
     fi
 done < "$OUT/scenarios.txt"
 
@@ -94,21 +106,34 @@ ncomp=$(wc -l < "$P/complete.txt")
 if [ "$ncomp" -gt 0 ]; then
     set -- $(mean_p90 < "$P/err_flow.txt") $(mean_p90 < "$P/err_m4.txt")
     o_fm=$1 o_fp=$2 o_mm=$3 o_mp=$4
+    # the floor pooled only where every complete scenario has it
+    o_jm=n/a o_jp=n/a s_jm=n/a s_jp=n/a
+    if [ ! -f "$P/no_floor.txt" ] && [ -f "$P/err_floor.txt" ]; then
+        set -- $(mean_p90 < "$P/err_floor.txt")
+        o_jm=$1 o_jp=$2
+        set -- $(awk '{ a += $12; b += $13; n++ } END { printf "%.4f %.4f\n", a / n, b / n }' \
+                     "$P/complete.txt")
+        s_jm=$1 s_jp=$2
+    fi
     set -- $(awk '{ n++; f += $2; a += $3; b += $4; c += $5; e += $6; pw += $7; fw += $8; mw += $9
                     pc += $10; mc += $11 }
                   END { printf "%d %.4f %.4f %.4f %.4f %.2f %.2f %.2f %.2f %.2f\n",
                         f, a / n, b / n, c / n, e / n, pw, fw, mw, pc, (mc < 0.01 ? 0.01 : mc) }' \
                   "$P/complete.txt")
     nflows=$1 s_fm=$2 s_fp=$3 s_mm=$4 s_mp=$5 t_pw=$6 t_fw=$7 t_mw=$8 t_pc=$9 t_mc=${10}
-    rss_max=$(awk 'NR > 3 && $12 != "n/a" && $12 + 0 > m { m = $12 + 0 } END { print (m > 0 ? m : "n/a") }' "$tmp")
+    rss_max=$(awk 'NR > 3 && $14 != "n/a" && $14 + 0 > m { m = $14 + 0 } END { print (m > 0 ? m : "n/a") }' "$tmp")
     printf "$fmt" "OVERALL(pooled,${ncomp}/${total})" "$nflows" "$o_fm" "$o_fp" "$o_mm" "$o_mp" \
-        "$t_pw" "$t_fw" "$t_mw" "$(ratio "$t_pw" "$t_mw")" "$(ratio "$t_pc" "$t_mc")" "$rss_max" >> "$tmp"
-    printf "$fmt" "MEAN(over scenarios)" - "$s_fm" "$s_fp" "$s_mm" "$s_mp" - - - - - - >> "$tmp"
+        "$o_jm" "$o_jp" "$t_pw" "$t_fw" "$t_mw" "$(ratio "$t_pw" "$t_mw")" "$(ratio "$t_pc" "$t_mc")" "$rss_max" >> "$tmp"
+    printf "$fmt" "MEAN(over scenarios)" - "$s_fm" "$s_fp" "$s_mm" "$s_mp" "$s_jm" "$s_jp" - - - - - - \
+        >> "$tmp"
     r() { echo "$1 $2" | awk '$2 > 0 { printf "%.3f", $1 / $2; next } { print "n/a" }'; }
     {
         echo "m4/flow error ratio, pooled: mean $(r "$o_mm" "$o_fm"), p90 $(r "$o_mp" "$o_fp");" \
              "mean over scenarios: mean $(r "$s_mm" "$s_fm"), p90 $(r "$s_mp" "$s_fp")" \
              "(target: <= 0.5 each)"
+        [ "$o_jm" = n/a ] ||
+            echo "noise floor, pooled (packet with starts 1-50 ns later against packet): mean $o_jm," \
+                 "p90 $o_jp; at the floor the ratios would be $(r "$o_jm" "$o_fm") and $(r "$o_jp" "$o_fp")"
         awk '$1 ~ /^s1024/ { n++; pw += $7; mw += $9; pc += $10; mc += $11 }
              END { if (n) printf "1024-host scenarios (%d): packet %.1f s, m4 %.1f s wall (speedup %.1fx), CPU %.1f s vs %.2f s (speedup %.1fx); target >= 100x\n",
                    n, pw, mw, (mw > 0 ? pw / mw : 0), pc, mc, pc / (mc < 0.01 ? 0.01 : mc) }' "$P/complete.txt"
