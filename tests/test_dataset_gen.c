@@ -213,6 +213,35 @@ static void toy_run_writes_the_layout(void)
     free(fct);
 }
 
+/* A 33-port switch (star:hosts=33, 10 Gb/s, 1 us) reserves 33 x 8456 bytes
+ * = 272.5 KB of PFC headroom (test_packet.c's min_buffer case): drawn
+ * buffers at or below that move up by ceil(272.5) + 1 - 100 = 174 KB, the
+ * others stay, and every scenario runs. */
+static void small_buffers_move_above_the_headroom(void)
+{
+    CHECK_INT_EQ(run_dataset("-o R --scenarios 6 --flows 20 --jobs 2 --seed 5 --topo star:hosts=33"), 0);
+    int moved = 0, kept = 0;
+    for (int i = 0; i < 6; i++) {
+        m4_dsgen_draw d;
+        m4_dsgen_draw_scenario(5, i, &d);
+        char name[64];
+        snprintf(name, sizeof name, "R/s%05d/config.txt", i);
+        char *config = m4t_slurp(m4t_path(name), NULL);
+        const char *line = config ? strstr(config, "\nBUFFER_KB ") : NULL;
+        double kb = -1;
+        CHECK(line && sscanf(line, "\nBUFFER_KB %lf", &kb) == 1);
+        free(config);
+        double headroom_kb = 33.0 * 8456.0 / 1024.0;
+        double expected = d.config.buffer_kb <= headroom_kb ? d.config.buffer_kb + 174.0 : d.config.buffer_kb;
+        printf("  scenario %d: drawn %.2f KB, used %.2f KB\n", i, d.config.buffer_kb, kb);
+        CHECK(fabs(kb - expected) < 1e-9);
+        CHECK(kb > headroom_kb);
+        moved += d.config.buffer_kb <= headroom_kb;
+        kept += d.config.buffer_kb > headroom_kb;
+    }
+    CHECK(moved > 0 && kept > 0); /* both branches seen */
+}
+
 static void scenarios_do_not_depend_on_n_or_jobs(void)
 {
     /* B: fewer scenarios, one worker; its scenarios equal A's byte for byte. */
@@ -315,7 +344,7 @@ int main(void)
     static const m4t_case cases[] = {
         M4_TEST(draw_is_a_function_of_seed_and_index),
         M4_TEST(draws_stay_inside_the_ranges),
-        M4_TEST(toy_run_writes_the_layout),
+        M4_TEST(toy_run_writes_the_layout), M4_TEST(small_buffers_move_above_the_headroom),
         M4_TEST(scenarios_do_not_depend_on_n_or_jobs),
         M4_TEST(resume_redoes_only_unfinished_scenarios),
         M4_TEST(other_parameters_on_the_same_data_are_refused),

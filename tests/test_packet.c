@@ -389,6 +389,31 @@ static void incast_with_pfc_loses_nothing(void)
     CHECK(st.pfc_resumes > 0);
 }
 
+/* star:hosts=17, 10 Gb/s and 1 us links: each of the switch's 17 ingress
+ * ports reserves 2 x (1000 + 48) + 3860 + 2 x 10 Gb/s x 1 us / 8 = 8456
+ * bytes, 143,752 bytes = 140.38 KB in all. The backend refuses 140 KB with
+ * PFC on and takes 141 KB (and 140 KB with PFC off, which reserves nothing). */
+static void min_buffer_is_the_pfc_headroom(void)
+{
+    m4_scenario *sc = pd_scenario("star:hosts=17", M4_CC_DCTCP, 1000000, 140, 1);
+    CHECK(sc != NULL);
+    if (!sc) return;
+    double kb = 0;
+    CHECK_INT_EQ(m4_packet_min_buffer_kb(&sc->topology, &kb), 0);
+    CHECK(fabs(kb - 17.0 * 8456.0 / 1024.0) < 1e-9);
+    const double buffers[3] = {140, 141, 140};
+    const int pfcs[3] = {1, 1, 0}, refused[3] = {1, 0, 0};
+    for (int i = 0; i < 3; i++) {
+        sc->config.buffer_kb = buffers[i];
+        sc->config.pfc = pfcs[i];
+        void *state = NULL;
+        int err = m4_packet_backend.create(&state, sc, NULL);
+        CHECK_INT_EQ(err != 0, refused[i]);
+        if (state) m4_packet_backend.destroy(state);
+    }
+    pd_scenario_free(sc);
+}
+
 static void incast_without_pfc_drops_and_recovers(void)
 {
     m4_packet_stats_t st;
@@ -588,5 +613,6 @@ M4_TEST_MAIN(M4_TEST(lone_flow_matches_ideal), M4_TEST(case1_matches_ns3_per_cc)
              M4_TEST(bottleneck_shared_fairly), M4_TEST(hpcc_settles_near_eta),
              M4_TEST(every_setting_changes_the_outcome),
              M4_TEST(incast_with_pfc_loses_nothing),
-             M4_TEST(incast_without_pfc_drops_and_recovers), M4_TEST(random_workload_conserves_and_repeats),
+             M4_TEST(incast_without_pfc_drops_and_recovers),
+             M4_TEST(min_buffer_is_the_pfc_headroom), M4_TEST(random_workload_conserves_and_repeats),
              M4_TEST(trace_files_are_consistent), M4_TEST(bad_input_is_rejected))

@@ -17,6 +17,7 @@
 #include "core/textio.h"
 #include "net/scenario.h"
 #include "net/topology.h"
+#include "packet/packet.h"
 #include "sim/fct.h"
 #include "sim/sim.h"
 #include "workload/cdf.h"
@@ -293,6 +294,20 @@ int m4_dsgen_build_scenario(const m4_dsgen_spec *spec, int64_t index, const char
     free(cdf_path);
     if (err)
         return err;
+    /* A switch with many ports reserves more PFC headroom than the draw's
+     * small buffers hold, and the packet backend would refuse the scenario:
+     * such a draw moves up by that headroom, [100, 200] KB becoming
+     * [min + 1, min + 101] KB, a shared pool of 1-101 KB on the most
+     * connected switch. Feasible draws stay as they are. */
+    double min_buffer_kb = 0;
+    if ((err = m4_packet_min_buffer_kb(&result.topology, &min_buffer_kb))) {
+        m4_gen_result_free(&result);
+        return err;
+    }
+    if (draw.config.pfc && draw.config.buffer_kb <= min_buffer_kb)
+        draw.config.buffer_kb =
+            round((draw.config.buffer_kb - M4_DSGEN_BUFFER_KB_MIN + ceil(min_buffer_kb) + 1.0) *
+                  100.0) / 100.0;
     /* The flows do not depend on the config, so the drawn one replaces the
      * generator's CC defaults as is. */
     result.config = draw.config;

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "net/topology.h"
+
 /* Output queues per switch port, served in strict priority (highest first).
  * The top one carries ACK/NACK/PFC (and the ACKs of DCTCP and TIMELY); data
  * of a flow with pg p goes in queue p, so a flow's pg must be 0..6. */
@@ -34,5 +36,10 @@ int64_t m4_packet_paused_mask(const void *state, int32_t dlink);
  * bytes that port has sent so far; -1 for a bad link id. */
 int64_t m4_packet_queue_bytes(const void *state, int32_t dlink);
 int64_t m4_packet_tx_bytes(const void *state, int32_t dlink);
+
+/* *out_kb = the PFC headroom, in KB, that the most connected switch of t
+ * reserves for its ingress ports: with PFC on, the packet backend refuses a
+ * BUFFER_KB at or below it (no shared buffer would be left). */
+int m4_packet_min_buffer_kb(const m4_topology *t, double *out_kb);
 
 #endif

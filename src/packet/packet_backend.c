@@ -852,6 +852,32 @@ static int64_t max_base_rtt_ns(const m4_topology *t, int *err)
     return best;
 }
 
+/* PFC headroom of one ingress port: what can still arrive after it sends
+ * PAUSE (a packet being sent each way, the PAUSE's own processing, and the
+ * bits on the wire both ways, at most 10 Gb/s of them as in the fork). */
+static int64_t pfc_headroom_bytes(double rate_bps, int64_t delay_ns)
+{
+    double r = rate_bps < 1e10 ? rate_bps : 1e10;
+    return (int64_t)(2.0 * (M4_MTU_BYTES + M4_HEADER_BYTES) + 3860.0 +
+                     2.0 * r * ((double)delay_ns * 1e-9) / 8.0);
+}
+
+int m4_packet_min_buffer_kb(const m4_topology *t, double *out_kb)
+{
+    *out_kb = 0;
+    double *reserved = calloc((size_t)t->num_nodes + 1, sizeof *reserved);
+    if (!reserved) return M4_ENOMEM;
+    for (int32_t d = 0; d < m4_num_dlinks(t); d++)
+        reserved[m4_dlink_to(t, d)] +=
+            (double)pfc_headroom_bytes(m4_dlink_rate_bps(t, d), m4_dlink_delay_ns(t, d));
+    double worst = 0;
+    for (int32_t n = 0; n < t->num_nodes; n++)
+        if (t->is_switch[n] && reserved[n] > worst) worst = reserved[n];
+    free(reserved);
+    *out_kb = worst / 1024.0;
+    return M4_OK;
+}
+
 static int packet_create(void **state, const m4_scenario *sc, const m4_backend_params *params)
 {
     *state = NULL;
@@ -925,9 +951,7 @@ static int packet_create(void **state, const m4_scenario *sc, const m4_backend_p
         pt->kmin = (int64_t)(kmin_kb * 1000.0 * scale);
         pt->kmax = (int64_t)(kmax_kb * 1000.0 * scale);
         if (pt->to_switch) {
-            double r = pt->rate_bps < 1e10 ? pt->rate_bps : 1e10;
-            pt->headroom = (int64_t)(2.0 * (M4_MTU_BYTES + M4_HEADER_BYTES) + 3860.0 +
-                                     2.0 * r * ((double)pt->delay_ns * 1e-9) / 8.0);
+            pt->headroom = pfc_headroom_bytes(pt->rate_bps, pt->delay_ns);
             if (s->pfc)
                 s->sw_pool[m4_dlink_to(t, d)] -= pt->headroom;
         }
