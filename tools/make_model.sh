@@ -36,6 +36,10 @@ LARGE=${MODEL_LARGE_SCENARIOS:-300}     # scenarios on a larger fabric, 0 = none
 LARGE_TOPO=${MODEL_LARGE_TOPO:-fabric:pods=4,racks=4,hosts=8}
 LARGE_FLOWS=${MODEL_LARGE_FLOWS:-4000}
 DATA_LARGE=${MODEL_DATA_LARGE:-${DATA%/}-128}
+EXTRA=${MODEL_EXTRA_SCENARIOS:-0}       # scenarios on a third fabric, 0 = none
+EXTRA_TOPO=${MODEL_EXTRA_TOPO:-fabric:pods=2,racks=4,hosts=16}
+EXTRA_FLOWS=${MODEL_EXTRA_FLOWS:-4000}
+DATA_EXTRA=${MODEL_DATA_EXTRA:-${DATA%/}-r16}
 STAGE1=${MODEL_STAGE1:-${DATA%/}-stage1.m4}
 STAGE2=${MODEL_STAGE2:-${DATA%/}-stage2.m4}
 COMMON="--uniform-fraction 0.5 --loss-weight flow --patience 3 --early-stop 8 --threads 2 --seed 1"
@@ -46,6 +50,12 @@ if [ "$LARGE" -gt 0 ]; then
     "$M4SIM" dataset -o "$DATA_LARGE" --scenarios "$LARGE" --flows "$LARGE_FLOWS" --topo "$LARGE_TOPO" \
         --jobs 2 --seed 3
     DATASETS="$DATA $DATA_LARGE"
+fi
+if [ "$EXTRA" -gt 0 ]; then
+    # Seed 4: none of the others' (1, 3) nor the holdout's (2).
+    "$M4SIM" dataset -o "$DATA_EXTRA" --scenarios "$EXTRA" --flows "$EXTRA_FLOWS" --topo "$EXTRA_TOPO" \
+        --jobs 2 --seed 4
+    DATASETS="$DATASETS $DATA_EXTRA"
 fi
 # shellcheck disable=SC2086  # COMMON is a list of words without spaces inside
 "$M4SIM" train $DATASETS -o "$STAGE1" --hidden 48 --gnn 64 --neighbourhood links --epochs "$EPOCHS" \
