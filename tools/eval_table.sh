@@ -121,7 +121,7 @@ if [ "$ncomp" -gt 0 ]; then
                         f, a / n, b / n, c / n, e / n, pw, fw, mw, pc, (mc < 0.01 ? 0.01 : mc) }' \
                   "$P/complete.txt")
     nflows=$1 s_fm=$2 s_fp=$3 s_mm=$4 s_mp=$5 t_pw=$6 t_fw=$7 t_mw=$8 t_pc=$9 t_mc=${10}
-    rss_max=$(awk 'NR > 3 && $14 != "n/a" && $14 + 0 > m { m = $14 + 0 } END { print (m > 0 ? m : "n/a") }' "$tmp")
+    rss_max=$(awk 'NR > 3 && $14 != "n/a" && $14 + 0 > m { m = $14 + 0 } END { if (m > 0) printf "%.1f\n", m; else print "n/a" }' "$tmp")
     printf "$fmt" "OVERALL(pooled,${ncomp}/${total})" "$nflows" "$o_fm" "$o_fp" "$o_mm" "$o_mp" \
         "$o_jm" "$o_jp" "$t_pw" "$t_fw" "$t_mw" "$(ratio "$t_pw" "$t_mw")" "$(ratio "$t_pc" "$t_mc")" "$rss_max" >> "$tmp"
     printf "$fmt" "MEAN(over scenarios)" - "$s_fm" "$s_fp" "$s_mm" "$s_mp" "$s_jm" "$s_jp" - - - - - - \
