@@ -30,6 +30,8 @@ CL3_EPOCHS=${MODEL_CL3_EPOCHS:-12}
 CL3_EVENTS=${MODEL_CL3_EVENTS:-1024}    # events with gradient per stage-4 sample
 CL3_BURN_IN=${MODEL_CL3_BURN_IN:-256}   # forward-only events before them
 SHRINK=${MODEL_SHRINK:-1}
+HIDDEN=${MODEL_HIDDEN:-48}              # flow/link state width H
+GNN=${MODEL_GNN:-64}                    # graph layer width G
 SCENARIOS=${MODEL_SCENARIOS:-2000}      # training-set size (32-host fabric)
 SAMPLES1=${MODEL_SAMPLES1:-1200}        # samples per stage-1 epoch
 LARGE=${MODEL_LARGE_SCENARIOS:-300}     # scenarios on a larger fabric, 0 = none
@@ -58,7 +60,7 @@ if [ "$EXTRA" -gt 0 ]; then
     DATASETS="$DATASETS $DATA_EXTRA"
 fi
 # shellcheck disable=SC2086  # COMMON is a list of words without spaces inside
-"$M4SIM" train $DATASETS -o "$STAGE1" --hidden 48 --gnn 64 --neighbourhood links --epochs "$EPOCHS" \
+"$M4SIM" train $DATASETS -o "$STAGE1" --hidden "$HIDDEN" --gnn "$GNN" --neighbourhood links --epochs "$EPOCHS" \
     --samples "$SAMPLES1" --lr 0.0003 $COMMON
 # shellcheck disable=SC2086
 "$M4SIM" train $DATASETS -o "$STAGE2" --init "$STAGE1" --epochs "$CL_EPOCHS" --lr 0.0001 \
