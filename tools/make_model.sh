@@ -4,6 +4,9 @@
 #   sh tools/make_model.sh BUILD/m4sim
 #     MODEL_DATA=dir, MODEL_DATA_LARGE=dir   the two datasets (default
 #     build/model-data and build/model-data-128; no spaces in these paths)
+#     MODEL_EXTRA_SCENARIOS=n (default 0), MODEL_EXTRA_TOPO, MODEL_DATA_EXTRA
+#                            a third dataset (tried, not shipped: models/README.md)
+#     MODEL_HIDDEN=H, MODEL_GNN=G   model widths (default 48 and 64)
 #
 # 1. the training set: 2000 scenarios of 2000 flows on the 32-host fabric
 #    (the paper's), plus 300 of 4000 flows on the 128-host fabric
