@@ -22,16 +22,8 @@ SEED=${HOLDOUT_SEED:-2}
 "$M4SIM" dataset -o "$DIR" --scenarios "$N" --flows 2000 --jobs 2 --seed "$SEED" >/dev/null \
     || exit 1
 
-# mean and p90 error of EST against DIR/packet/fct.txt
-errors() {
-    "$M4SIM" compare "$1/packet/fct.txt" "$2" --json |
-        sed -n 's/^{"n":[^,]*,"mean":\([^,]*\),"p50":[^,]*,"p90":\([^,]*\),.*/\1 \2/p'
-}
-
-# flows of EST more than 3x off DIR/packet/fct.txt's slowdown, either way (same flow order)
-far_off() {
-    paste "$1/packet/fct.txt" "$2" | awk 'NR > 1 { r = $16 / $8; if (r > 3 || r < 1 / 3) n++ } END { print n + 0 }'
-}
+# shellcheck source=tools/holdout_lib.sh
+. "$(dirname "$0")/holdout_lib.sh"
 
 flow_sum=$(for s in "$DIR"/s*/; do
     s=${s%/}

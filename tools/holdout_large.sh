@@ -28,16 +28,8 @@ l3-alistorage-hpcc   alistorage hpcc   0.6 2   7003
 l4-websearch-timely  websearch  timely 0.5 1   7004
 "
 
-# mean and p90 error of EST against DIR/packet/fct.txt
-errors() {
-    "$M4SIM" compare "$1/packet/fct.txt" "$2" --json |
-        sed -n 's/^{"n":[^,]*,"mean":\([^,]*\),"p50":[^,]*,"p90":\([^,]*\),.*/\1 \2/p'
-}
-
-# flows of EST more than 3x off DIR/packet/fct.txt's slowdown, either way (same flow order)
-far_off() {
-    paste "$1/packet/fct.txt" "$2" | awk 'NR > 1 { r = $16 / $8; if (r > 3 || r < 1 / 3) n++ } END { print n + 0 }'
-}
+# shellcheck source=tools/holdout_lib.sh
+. "$(dirname "$0")/holdout_lib.sh"
 
 echo "$SCENARIOS" | while read -r name workload cc load sigma seed; do
     [ -n "$name" ] || continue

@@ -48,20 +48,17 @@ DATA_EXTRA=${MODEL_DATA_EXTRA:-${DATA%/}-r16}
 STAGE1=${MODEL_STAGE1:-${DATA%/}-stage1.m4}
 STAGE2=${MODEL_STAGE2:-${DATA%/}-stage2.m4}
 COMMON="--uniform-fraction 0.5 --loss-weight flow --patience 3 --early-stop 8 --threads 2 --seed 1"
-"$M4SIM" dataset -o "$DATA" --scenarios "$SCENARIOS" --flows 2000 --jobs 2 --seed 1
-DATASETS=$DATA
-if [ "$LARGE" -gt 0 ]; then
-    # Seed 3: neither the training set's 1 nor the holdout's 2.
-    "$M4SIM" dataset -o "$DATA_LARGE" --scenarios "$LARGE" --flows "$LARGE_FLOWS" --topo "$LARGE_TOPO" \
-        --jobs 2 --seed 3
-    DATASETS="$DATA $DATA_LARGE"
-fi
-if [ "$EXTRA" -gt 0 ]; then
-    # Seed 4: none of the others' (1, 3) nor the holdout's (2).
-    "$M4SIM" dataset -o "$DATA_EXTRA" --scenarios "$EXTRA" --flows "$EXTRA_FLOWS" --topo "$EXTRA_TOPO" \
-        --jobs 2 --seed 4
-    DATASETS="$DATASETS $DATA_EXTRA"
-fi
+# add_dataset DIR SCENARIOS FLOWS TOPO SEED: build (or resume) it and train on it too.
+# Seeds: 1 the 32-host set, 3 the larger fabric, 4 the third; the holdout uses 2.
+DATASETS=
+add_dataset() {
+    [ "$2" -gt 0 ] || return 0
+    "$M4SIM" dataset -o "$1" --scenarios "$2" --flows "$3" --topo "$4" --jobs 2 --seed "$5"
+    DATASETS="${DATASETS:+$DATASETS }$1"
+}
+add_dataset "$DATA" "$SCENARIOS" 2000 fabric:pods=2,racks=4,hosts=4 1
+add_dataset "$DATA_LARGE" "$LARGE" "$LARGE_FLOWS" "$LARGE_TOPO" 3
+add_dataset "$DATA_EXTRA" "$EXTRA" "$EXTRA_FLOWS" "$EXTRA_TOPO" 4
 # shellcheck disable=SC2086  # COMMON is a list of words without spaces inside
 "$M4SIM" train $DATASETS -o "$STAGE1" --hidden "$HIDDEN" --gnn "$GNN" --neighbourhood links --epochs "$EPOCHS" \
     --samples "$SAMPLES1" --lr 0.0003 $COMMON

@@ -141,9 +141,14 @@ void m4_nn_gru_backward(float *dx, float *dh, float *dw_ih, float *dw_hh, float 
     m4_nn_linear_backward(dh, dw_hh, db_hh, dgh, h, w_hh, N, H, 3 * H);
 }
 
-/* Sum of n floats over eight independent partial sums: a single running sum
- * is a chain of dependent adds that GCC may not reorder, and that chain was
- * a tenth of the m4 backend's time; eight lanes vectorize. */
+/* Row sums over eight independent partial sums: a single running sum is a
+ * chain of dependent adds that GCC may not reorder, and that chain was a
+ * tenth of the m4 backend's time; eight lanes vectorize. */
+static float add_lanes(const float lane[8])
+{
+    return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+}
+
 static float sum_by_lanes(const float *restrict x, int n)
 {
     float lane[8] = {0};
@@ -151,7 +156,7 @@ static float sum_by_lanes(const float *restrict x, int n)
     for (; c + 8 <= n; c += 8)
         for (int k = 0; k < 8; k++) lane[k] += x[c + k];
     for (; c < n; c++) lane[c & 7] += x[c];
-    return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+    return add_lanes(lane);
 }
 
 /* Sum of (x - m)^2 the same way. */
@@ -162,7 +167,7 @@ static float sum_sq_dev_by_lanes(const float *restrict x, float m, int n)
     for (; c + 8 <= n; c += 8)
         for (int k = 0; k < 8; k++) lane[k] += (x[c + k] - m) * (x[c + k] - m);
     for (; c < n; c++) lane[c & 7] += (x[c] - m) * (x[c] - m);
-    return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+    return add_lanes(lane);
 }
 
 void m4_nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
