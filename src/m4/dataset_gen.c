@@ -304,7 +304,9 @@ int m4_dsgen_build_scenario(const m4_dsgen_spec *spec, int64_t index, const char
         m4_gen_result_free(&result);
         return err;
     }
-    if (draw.config.pfc && draw.config.buffer_kb <= min_buffer_kb)
+    /* The backend keeps whole bytes: buffer_kb x 1024 truncated must exceed
+     * the headroom, so a draw within a byte above it moves too. */
+    if (draw.config.pfc && draw.config.buffer_kb * 1024.0 < min_buffer_kb * 1024.0 + 1.0)
         draw.config.buffer_kb =
             round((draw.config.buffer_kb - M4_DSGEN_BUFFER_KB_MIN + ceil(min_buffer_kb) + 1.0) *
                   100.0) / 100.0;

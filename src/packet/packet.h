@@ -38,8 +38,9 @@ int64_t m4_packet_queue_bytes(const void *state, int32_t dlink);
 int64_t m4_packet_tx_bytes(const void *state, int32_t dlink);
 
 /* *out_kb = the PFC headroom, in KB, that the most connected switch of t
- * reserves for its ingress ports: with PFC on, the packet backend refuses a
- * BUFFER_KB at or below it (no shared buffer would be left). */
+ * reserves for its ingress ports (a whole number of bytes / 1024): with PFC
+ * on, the packet backend refuses a BUFFER_KB whose bytes, truncated, do not
+ * exceed it (no shared buffer would be left). */
 int m4_packet_min_buffer_kb(const m4_topology *t, double *out_kb);
 
 #endif
