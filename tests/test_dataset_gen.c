@@ -93,7 +93,7 @@ static void draws_stay_inside_the_ranges(void)
     enum { DRAWS = 1000 };
     int cc_count[M4_CC_COUNT] = {0}, builtin_count[M4_DSGEN_BUILTIN_COUNT] = {0};
     int synthetic = 0, default_window = 0, family_count[M4_SYNTH_FAMILIES] = {0};
-    int small_buffer = 0, large_above_geomean = 0;
+    int small_buffer = 0, large_above_geomean = 0, timely_tlow_above_90 = 0, timely_thigh_above_180 = 0;
     for (int i = 0; i < DRAWS; i++) {
         m4_dsgen_draw d;
         m4_dsgen_draw_scenario(seed, i, &d);
@@ -123,8 +123,11 @@ static void draws_stay_inside_the_ranges(void)
             CHECK(c->hpcc_ai_mbps >= 500 && c->hpcc_ai_mbps <= 1000);
             break;
         case M4_CC_TIMELY:
-            CHECK(c->timely_tlow_us >= 40 && c->timely_tlow_us <= 60);
-            CHECK(c->timely_thigh_us >= 100 && c->timely_thigh_us <= 150);
+            CHECK(c->timely_tlow_us >= 40 && c->timely_tlow_us <= 100);
+            CHECK(c->timely_thigh_us >= 100 && c->timely_thigh_us <= 200);
+            CHECK(c->timely_thigh_us > c->timely_tlow_us);
+            timely_tlow_above_90 += c->timely_tlow_us > 90;
+            timely_thigh_above_180 += c->timely_thigh_us > 180;
             break;
         }
         if (d.synthetic) {
@@ -151,10 +154,47 @@ static void draws_stay_inside_the_ranges(void)
     CHECK(default_window > 500 - 80 && default_window < 500 + 80);
     CHECK(small_buffer > 500 - 80 && small_buffer < 500 + 80);
     CHECK(large_above_geomean > 250 - 60 && large_above_geomean < 250 + 60);
+    /* of about 250 TIMELY draws, a sixth and a fifth (uniform over the stretched ranges) */
+    CHECK(timely_tlow_above_90 > 15 && timely_tlow_above_90 < 80);
+    CHECK(timely_thigh_above_180 > 20 && timely_thigh_above_180 < 90);
     for (int k = 0; k < M4_DSGEN_BUILTIN_COUNT; k++)
         CHECK(builtin_count[k] > 20); /* expected 62.5 each */
     for (int k = 0; k < M4_SYNTH_FAMILIES; k++)
         CHECK(family_count[k] > 100); /* expected 187.5 each */
+}
+
+/* A model trained on the dataset should not have to extrapolate on the
+ * configuration m4sim gen writes by default (and make eval uses): each CC's
+ * defaults lie inside the drawn ranges. */
+static void defaults_lie_inside_the_ranges(void)
+{
+    for (int cc = 0; cc < M4_CC_COUNT; cc++) {
+        m4_config c;
+        m4_config_defaults(&c, (m4_cc_kind)cc);
+        CHECK(c.buffer_kb >= M4_DSGEN_BUFFER_KB_MIN && c.buffer_kb <= M4_DSGEN_BUFFER_KB_MAX);
+        switch (c.cc) {
+        case M4_CC_DCTCP:
+            CHECK(c.dctcp_k_kb >= M4_DSGEN_DCTCP_K_MIN && c.dctcp_k_kb <= M4_DSGEN_DCTCP_K_MAX);
+            break;
+        case M4_CC_DCQCN:
+            CHECK(c.dcqcn_kmin_kb >= M4_DSGEN_DCQCN_KMIN_MIN - 1e-9 &&
+                  c.dcqcn_kmin_kb <= M4_DSGEN_DCQCN_KMIN_MAX + 1e-9);
+            CHECK(c.dcqcn_kmax_kb >= M4_DSGEN_DCQCN_KMAX_MIN - 1e-9 &&
+                  c.dcqcn_kmax_kb <= M4_DSGEN_DCQCN_KMAX_MAX + 1e-9);
+            break;
+        case M4_CC_HPCC:
+            CHECK(c.hpcc_eta >= M4_DSGEN_HPCC_ETA_MIN && c.hpcc_eta <= M4_DSGEN_HPCC_ETA_MAX);
+            CHECK(c.hpcc_ai_mbps >= M4_DSGEN_HPCC_AI_MIN && c.hpcc_ai_mbps <= M4_DSGEN_HPCC_AI_MAX);
+            break;
+        case M4_CC_TIMELY:
+            CHECK(c.timely_tlow_us >= M4_DSGEN_TIMELY_TLOW_MIN &&
+                  c.timely_tlow_us <= M4_DSGEN_TIMELY_TLOW_MAX);
+            CHECK(c.timely_thigh_us >= M4_DSGEN_TIMELY_THIGH_MIN &&
+                  c.timely_thigh_us <= M4_DSGEN_TIMELY_THIGH_MAX);
+            break;
+        default: CHECK(0);
+        }
+    }
 }
 
 static void check_npy(const char *name, int64_t min_rows)
@@ -344,6 +384,7 @@ int main(void)
     static const m4t_case cases[] = {
         M4_TEST(draw_is_a_function_of_seed_and_index),
         M4_TEST(draws_stay_inside_the_ranges),
+        M4_TEST(defaults_lie_inside_the_ranges),
         M4_TEST(toy_run_writes_the_layout), M4_TEST(small_buffers_move_above_the_headroom),
         M4_TEST(scenarios_do_not_depend_on_n_or_jobs),
         M4_TEST(resume_redoes_only_unfinished_scenarios),

