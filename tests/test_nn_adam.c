@@ -33,6 +33,18 @@ static void clip_by_global_norm(void)
     CHECK_NEAR(g[1], 0.8, 1e-7);
 }
 
+/* decay 0.75 toward 3 from 1: 1 + 0.25 x 2 = 1.5, then 1.5 + 0.25 x 1.5 = 1.875;
+ * an average that equals the weights stays put. */
+static void ema_moves_a_quarter_of_the_way(void)
+{
+    float average[2] = {1, -2};
+    const float params[2] = {3, -2};
+    m4_nn_ema_update(average, params, 2, 0.75f);
+    CHECK_NEAR(average[0], 1.5, 0);
+    CHECK_NEAR(average[1], -2, 0);
+    m4_nn_ema_update(average, params, 2, 0.75f);
+    CHECK_NEAR(average[0], 1.875, 0);
+}
 
 /* lr 1, factor 0.5, patience 2: losses 5, 4, 4, 4 (3rd non-improving step > patience) -> 0.5. */
 static void plateau_reduces_after_patience(void)
@@ -64,4 +76,5 @@ static void init_uniform_bounds(void)
     CHECK_NEAR(s2 / 20000, 0.04 / 3, 0.0005); /* ~6 sigma for both */
 }
 
-M4_TEST_MAIN(M4_TEST(plateau_reduces_after_patience), M4_TEST(init_uniform_bounds), M4_TEST(adam_matches_formula), M4_TEST(clip_by_global_norm))
+M4_TEST_MAIN(M4_TEST(plateau_reduces_after_patience), M4_TEST(init_uniform_bounds), M4_TEST(adam_matches_formula), M4_TEST(clip_by_global_norm),
+             M4_TEST(ema_moves_a_quarter_of_the_way))

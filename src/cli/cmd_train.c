@@ -67,6 +67,10 @@ static const char *const usage =
     "  --time-limit S      [none] stop after the epoch that passes S seconds\n"
     "  --shrink X          [1] scale the learned correction of flowSim's slowdown in the\n"
     "                      final MODEL by X (0..1; MODEL.ckpt keeps the trained weights)\n"
+    "  --ema D             [0 = off] validate and save an exponential moving average of\n"
+    "                      the weights over the optimiser steps (decay D in (0, 1), e.g.\n"
+    "                      0.998: about the last 500 steps), started from the initial\n"
+    "                      weights; training itself goes on from the raw weights\n"
     "  --plot FILE.png     draw the loss curves from MODEL.log.txt at the end (gnuplot)\n"
     "\n"
     "Progress goes to stderr. exit status: 0 success, 2 bad input, 1 other failure\n";
@@ -180,6 +184,8 @@ int m4_cmd_train(int argc, char **argv)
             if (!(rc = parse_float(a, v, 0, 1, &x))) o.closed_loop_fraction = (float)x;
         } else if (!strcmp(a, "--shrink")) {
             if (!(rc = parse_float(a, v, 0, 1, &x))) o.shrink = (float)x;
+        } else if (!strcmp(a, "--ema")) {
+            if (!(rc = parse_float(a, v, 0, 0.999999, &x))) o.ema_decay = (float)x;
         } else if (!strcmp(a, "--loss-weight")) {
             if (!strcmp(v, "flow")) o.flow_weighted_loss = 1;
             else if (!strcmp(v, "event")) o.flow_weighted_loss = 0;

@@ -33,6 +33,7 @@ void m4_train_options_default(m4_train_options *o)
     o->uniform_fraction = 0.5f;
     o->closed_loop_fraction = 0.0f;
     o->shrink = 1.0f;
+    o->ema_decay = 0.0f;
     o->val_fraction = 0.05f;
     o->val_samples = 64;
     o->plateau_patience = 5;
@@ -789,9 +790,24 @@ static int validate(trainer *tr, m4_trainer_worker **workers, float **grads, int
 enum { CK_EPOCH = 4, CK_STEP, CK_BAD, CK_SINCE_BEST, CK_NEIGHBOURHOOD, CK_DIMS };
 enum { CK_LR, CK_PLATEAU_BEST, CK_BEST_VAL, CK_ELAPSED, CK_NORMS };
 
+/* Exchange the weights being trained with their moving average, so that
+ * validation and saving see the average; a second call swaps them back. */
+static void swap_weights(m4_model *m, float *ema)
+{
+    if (!ema) return;
+    for (size_t i = 0; i < m->num_params; i++) {
+        float t = m->params[i];
+        m->params[i] = ema[i];
+        ema[i] = t;
+    }
+}
+
+/* Checkpoint: the model, Adam's moments, the weights' moving average when
+ * there is one (ema, NULL: none) and the loop's counters. */
 static int checkpoint_write(const char *path, const m4_model *m, const float *adam_m,
-                            const float *adam_v, int epoch, int step, const m4_nn_plateau *pl,
-                            float best_val, int since_best, double elapsed)
+                            const float *adam_v, const float *ema, int epoch, int step,
+                            const m4_nn_plateau *pl, float best_val, int since_best,
+                            double elapsed)
 {
     m4_nn_model_file f;
     memset(&f, 0, sizeof f);
@@ -806,19 +822,20 @@ static int checkpoint_write(const char *path, const m4_model *m, const float *ad
     f.num_norm = CK_NORMS;
     f.norm[CK_LR] = pl->lr, f.norm[CK_PLATEAU_BEST] = pl->best, f.norm[CK_BEST_VAL] = best_val;
     f.norm[CK_ELAPSED] = (float)elapsed;
-    f.num_weights = 3 * (uint64_t)m->num_params;
+    f.num_weights = (ema ? 4 : 3) * (uint64_t)m->num_params;
     f.weights = malloc(sizeof(float) * f.num_weights);
     if (!f.weights) return M4_ENOMEM;
     memcpy(f.weights, m->params, sizeof(float) * m->num_params);
     memcpy(f.weights + m->num_params, adam_m, sizeof(float) * m->num_params);
     memcpy(f.weights + 2 * m->num_params, adam_v, sizeof(float) * m->num_params);
+    if (ema) memcpy(f.weights + 3 * m->num_params, ema, sizeof(float) * m->num_params);
     int err = m4_nn_model_file_write(path, &f);
     free(f.weights);
     return err;
 }
 
 static int checkpoint_read(const char *path, m4_model *m, float *adam_m, float *adam_v,
-                           int *epoch, int *step, m4_nn_plateau *pl, float *best_val,
+                           float *ema, int *epoch, int *step, m4_nn_plateau *pl, float *best_val,
                            int *since_best, double *elapsed)
 {
     m4_nn_model_file f;
@@ -828,13 +845,17 @@ static int checkpoint_read(const char *path, m4_model *m, float *adam_m, float *
         f.dims[0] != m->dims.hidden || f.dims[1] != m->dims.gnn ||
         f.dims[2] != m->dims.mlp_hidden || f.dims[3] != m->dims.head_hidden ||
         f.dims[CK_NEIGHBOURHOOD] != m->dims.neighbourhood ||
-        f.num_weights != 3 * (uint64_t)m->num_params) {
+        f.num_weights != (ema ? 4 : 3) * (uint64_t)m->num_params) {
+        const char *why = f.num_weights == (ema ? 3 : 4) * (uint64_t)m->num_params
+                              ? (ema ? " (written without --ema)" : " (written with --ema)")
+                              : "";
         m4_nn_model_file_free(&f);
-        return m4_error_set(M4_EFORMAT, "%s: checkpoint of another model shape", path);
+        return m4_error_set(M4_EFORMAT, "%s: checkpoint of another model shape%s", path, why);
     }
     memcpy(m->params, f.weights, sizeof(float) * m->num_params);
     memcpy(adam_m, f.weights + m->num_params, sizeof(float) * m->num_params);
     memcpy(adam_v, f.weights + 2 * m->num_params, sizeof(float) * m->num_params);
+    if (ema) memcpy(ema, f.weights + 3 * m->num_params, sizeof(float) * m->num_params);
     *epoch = f.dims[CK_EPOCH], *step = f.dims[CK_STEP], pl->bad_steps = f.dims[CK_BAD];
     *since_best = f.dims[CK_SINCE_BEST];
     pl->lr = f.norm[CK_LR], pl->best = f.norm[CK_PLATEAU_BEST], *best_val = f.norm[CK_BEST_VAL];
@@ -888,7 +909,7 @@ int m4_train(const char *const *data_dirs, int num_data_dirs, const char *model_
     m4_model model = {0};
     m4_trainer_worker *workers[64] = {0};
     float *thread_grads[64] = {0};
-    float *grads = NULL, *adam_m = NULL, *adam_v = NULL;
+    float *grads = NULL, *adam_m = NULL, *adam_v = NULL, *ema = NULL;
     sample_pos *samples = NULL, *val = NULL;
     char **dirs = NULL;
     int32_t num_dirs = 0;
@@ -953,6 +974,10 @@ int m4_train(const char *const *data_dirs, int num_data_dirs, const char *model_
     adam_m = calloc(P, sizeof *adam_m);
     adam_v = calloc(P, sizeof *adam_v);
     if (!grads || !adam_m || !adam_v) { err = M4_ENOMEM; goto done; }
+    if (o->ema_decay > 0) {
+        if (!(ema = malloc(sizeof(float) * P))) { err = M4_ENOMEM; goto done; }
+        memcpy(ema, model.params, sizeof(float) * P);
+    }
     for (int t = 0; t < threads; t++) {
         if ((err = m4_trainer_worker_create(&workers[t], &model))) goto done;
         m4_trainer_worker_set_flow_weighting(workers[t], o->flow_weighted_loss);
@@ -987,7 +1012,7 @@ int m4_train(const char *const *data_dirs, int num_data_dirs, const char *model_
         FILE *probe = fopen(ckpt, "rb");
         if (probe) {
             fclose(probe);
-            if ((err = checkpoint_read(ckpt, &model, adam_m, adam_v, &epoch, &step, &plateau,
+            if ((err = checkpoint_read(ckpt, &model, adam_m, adam_v, ema, &epoch, &step, &plateau,
                                        &best_val, &since_best, &elapsed_before)))
                 goto done;
             if (o->log)
@@ -1040,14 +1065,18 @@ int m4_train(const char *const *data_dirs, int num_data_dirs, const char *model_
             step++;
             m4_nn_adam_update(model.params, grads, adam_m, adam_v, P, plateau.lr, 0.9f, 0.999f,
                               1e-8f, o->weight_decay, step);
+            if (ema) m4_nn_ema_update(ema, model.params, P, o->ema_decay);
             train_sum += mean * n;
             train_n += n;
             m4_progress_update(&prog, b + n);
         }
         m4_progress_finish(&prog);
         double val_loss, val_sd;
-        if ((err = validate(&tr, workers, thread_grads, threads, val, P, &val_loss, &val_sd)))
+        swap_weights(&model, ema); /* validate and save the average */
+        if ((err = validate(&tr, workers, thread_grads, threads, val, P, &val_loss, &val_sd))) {
+            swap_weights(&model, ema);
             goto done;
+        }
         epoch++;
         float lr_used = plateau.lr;
         m4_nn_plateau_step(&plateau, (float)val_loss);
@@ -1055,10 +1084,12 @@ int m4_train(const char *const *data_dirs, int num_data_dirs, const char *model_
         if (val_loss < best_val) {
             best_val = (float)val_loss;
             since_best = 0;
-            if ((err = m4_model_save(&model, model_path))) goto done;
+            err = m4_model_save(&model, model_path);
         } else {
             since_best++;
         }
+        swap_weights(&model, ema);
+        if (err) goto done;
         snprintf(line, sizeof line, "%d %.6f %.6f %.6f %.3g %.1f\n", epoch,
                  train_n ? train_sum / train_n : 0, val_loss, val_sd, lr_used, elapsed);
         if ((err = append_log(logp, line, 0))) goto done;
@@ -1066,7 +1097,7 @@ int m4_train(const char *const *data_dirs, int num_data_dirs, const char *model_
             fprintf(o->log, "train: epoch %d train %.4f val %.4f (slowdown err %.4f) lr %.3g "
                     "%.0f s\n", epoch, train_n ? train_sum / train_n : 0, val_loss, val_sd,
                     lr_used, elapsed);
-        if ((err = checkpoint_write(ckpt, &model, adam_m, adam_v, epoch, step, &plateau,
+        if ((err = checkpoint_write(ckpt, &model, adam_m, adam_v, ema, epoch, step, &plateau,
                                     best_val, since_best, elapsed)))
             goto done;
         if (o->early_stop > 0 && since_best >= o->early_stop) {
@@ -1091,7 +1122,7 @@ done:
         m4_trainer_worker_free(workers[t]);
         free(thread_grads[t]);
     }
-    free(grads), free(adam_m), free(adam_v), free(samples), free(val);
+    free(grads), free(adam_m), free(adam_v), free(ema), free(samples), free(val);
     m4_model_free(&model);
     for (int32_t i = 0; i < tr.num_scenarios; i++) m4_train_scenario_free(&tr.scenarios[i]);
     free(tr.scenarios);

@@ -64,6 +64,10 @@ typedef struct m4_train_options {
     double time_limit_s;    /* stop after the epoch that crosses it, 0 = none */
     float shrink;           /* scale of the learned correction in the final model
                                file (1 = as trained; see m4_model_shrink) */
+    float ema_decay;        /* 0: validate and save the weights as trained; in (0, 1):
+                               an exponential moving average of them over the
+                               optimiser steps (m4_nn_ema_update, from the start
+                               weights), which validation and the saved model use */
     FILE *log;              /* progress (NULL = silent) */
 } m4_train_options;
 

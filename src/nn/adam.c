@@ -28,6 +28,12 @@ float m4_nn_clip_grad_norm(float *grads, size_t n, float max_norm)
     return norm;
 }
 
+void m4_nn_ema_update(float *average, const float *params, size_t n, float decay)
+{
+    const float keep = 1.0f - decay;
+    for (size_t i = 0; i < n; i++) average[i] += keep * (params[i] - average[i]);
+}
+
 void m4_nn_plateau_init(m4_nn_plateau *s, float lr, float factor, int patience, float min_lr)
 {
     s->lr = lr, s->factor = factor, s->patience = patience, s->min_lr = min_lr;

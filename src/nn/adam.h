@@ -10,6 +10,9 @@ void m4_nn_adam_update(float *params, const float *grads, float *m, float *v, si
                        float beta1, float beta2, float eps, float weight_decay, int step);
 /* Scales grads so their global L2 norm is at most max_norm; returns the norm before clipping. */
 float m4_nn_clip_grad_norm(float *grads, size_t n, float max_norm);
+/* Exponential moving average of the parameters (Polyak averaging):
+ * average <- decay * average + (1 - decay) * params. */
+void m4_nn_ema_update(float *average, const float *params, size_t n, float decay);
 
 
 /* Reduce-on-plateau (PyTorch semantics, mode min, relative threshold): after more than
