@@ -19,8 +19,10 @@
 #    rate (about 11 s an epoch);
 # 4. then CL3_EPOCHS more epochs with every sample closed-loop, the way the
 #    m4 backend runs, over longer samples (256 burn-in and 1024 events with
-#    gradient; about 25 s an epoch), the learned correction scaled by
-#    SHRINK in the final file (1: as trained).
+#    gradient; about 25 s an epoch), validated and saved as the moving
+#    average of the weights over its steps (--ema EMA, 0.998: about the
+#    last 500 of its 1800 steps; MODEL_EMA=0: the weights as trained), the
+#    learned correction scaled by SHRINK in the final file (1: as trained).
 #    Every stage weighs each flow once in the slowdown loss (--loss-weight
 #    flow). The same seed, thread count and machine give the same model file.
 set -eu
@@ -33,6 +35,7 @@ CL3_EPOCHS=${MODEL_CL3_EPOCHS:-12}
 CL3_EVENTS=${MODEL_CL3_EVENTS:-1024}    # events with gradient per stage-4 sample
 CL3_BURN_IN=${MODEL_CL3_BURN_IN:-256}   # forward-only events before them
 SHRINK=${MODEL_SHRINK:-1}
+EMA=${MODEL_EMA:-0.998}                 # stage 4's moving average of the weights, 0 = off
 HIDDEN=${MODEL_HIDDEN:-48}              # flow/link state width H
 GNN=${MODEL_GNN:-64}                    # graph layer width G
 SCENARIOS=${MODEL_SCENARIOS:-2000}      # training-set size (32-host fabric)
@@ -68,7 +71,7 @@ add_dataset "$DATA_EXTRA" "$EXTRA" "$EXTRA_FLOWS" "$EXTRA_TOPO" 4
 # shellcheck disable=SC2086
 "$M4SIM" train $DATASETS -o "$OUT" --init "$STAGE2" --epochs "$CL3_EPOCHS" --lr 0.0001 \
     --samples 600 --closed-loop 1.0 --sample-events "$CL3_EVENTS" --burn-in "$CL3_BURN_IN" $COMMON \
-    --shrink "$SHRINK" --plot "${OUT%.m4}-loss.png"
+    --ema "$EMA" --shrink "$SHRINK" --plot "${OUT%.m4}-loss.png"
 cp "$STAGE1.log.txt" "${OUT%.m4}-stage1.log.txt"
 cp "$STAGE2.log.txt" "${OUT%.m4}-stage2.log.txt"
 rm -f "$OUT.ckpt" "$STAGE1.ckpt" "$STAGE2.ckpt"
