@@ -415,6 +415,33 @@ static void flow_weighted_loss_matches_its_gradient(void)
     m4_trainer_worker_set_flow_weighting(worker, 0);
 }
 
+/* The last-prediction loss (--loss-weight last): its gradient against finite
+ * differences of its own objective (the same check); in windows of one
+ * event it is the event-weighted loss; in one window of all ten events each
+ * of the five flows counts once, and not as its mean (flow weighting). */
+static void last_weighted_loss_matches_its_gradient(void)
+{
+    uint64_t seed = m4t_seed();
+    build_scenario();
+    flow_weighting = M4_LOSS_WEIGHT_LAST;
+    for (int draw = 0; draw < 3; draw++)
+        if (!check_whole_sequence_draw(seed + 11 + 104729 * (uint64_t)draw, draw == 2)) break;
+    m4_sample_loss by_last = {0}, by_event = {0}, whole_last = {0}, whole_flow = {0};
+    m4_trainer_worker_set_flow_weighting(worker, M4_LOSS_WEIGHT_LAST);
+    CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, 1, NULL, &by_last), M4_OK);
+    CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, NE, NULL, &whole_last), M4_OK);
+    m4_trainer_worker_set_flow_weighting(worker, M4_LOSS_WEIGHT_EVENT);
+    CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, 1, NULL, &by_event), M4_OK);
+    m4_trainer_worker_set_flow_weighting(worker, M4_LOSS_WEIGHT_FLOW);
+    CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, NE, NULL, &whole_flow), M4_OK);
+    CHECK_INT_EQ(by_last.slowdown_count, 13);
+    CHECK_NEAR(by_last.slowdown_sum, by_event.slowdown_sum, 1e-12);
+    CHECK_INT_EQ(whole_last.slowdown_count, 5);
+    CHECK(fabs(whole_last.slowdown_sum - whole_flow.slowdown_sum) > 1e-6);
+    flow_weighting = 0;
+    m4_trainer_worker_set_flow_weighting(worker, 0);
+}
+
 static void two_windows_differ_only_by_truncation(void)
 {
     uint64_t seed = m4t_seed();
@@ -820,5 +847,6 @@ static void cleanup(void)
 
 M4_TEST_MAIN(M4_TEST(whole_sequence_gradient_matches_finite_differences),
              M4_TEST(flow_weighted_loss_matches_its_gradient),
+             M4_TEST(last_weighted_loss_matches_its_gradient),
              M4_TEST(two_windows_differ_only_by_truncation), M4_TEST(toy_pipeline),
              M4_TEST(cleanup))

@@ -58,7 +58,9 @@ static const char *const usage =
     "                      predictions, as in the m4 backend (slowdown loss only)\n"
     "  --loss-weight W     [event] slowdown loss over every (event, flow) pair ('event')\n"
     "                      or each flow's mean over its events, every flow counting once\n"
-    "                      ('flow', as the per-flow error that eval reports)\n"
+    "                      ('flow', as the per-flow error that eval reports), or each\n"
+    "                      flow's latest prediction in the window ('last': in closed loop\n"
+    "                      the one its completion comes from, when it ends there)\n"
     "  --val-fraction X    [0.05] scenarios held out for validation\n"
     "  --val-samples N     [64] validation samples (fixed positions)\n"
     "  --patience N        [5] plateau patience in epochs\n"
@@ -187,9 +189,10 @@ int m4_cmd_train(int argc, char **argv)
         } else if (!strcmp(a, "--ema")) {
             if (!(rc = parse_float(a, v, 0, 0.999999, &x))) o.ema_decay = (float)x;
         } else if (!strcmp(a, "--loss-weight")) {
-            if (!strcmp(v, "flow")) o.flow_weighted_loss = 1;
-            else if (!strcmp(v, "event")) o.flow_weighted_loss = 0;
-            else rc = m4_cli_usage_error("train", "--loss-weight: '%s' is not 'event' or 'flow'", v);
+            if (!strcmp(v, "flow")) o.flow_weighted_loss = M4_LOSS_WEIGHT_FLOW;
+            else if (!strcmp(v, "event")) o.flow_weighted_loss = M4_LOSS_WEIGHT_EVENT;
+            else if (!strcmp(v, "last")) o.flow_weighted_loss = M4_LOSS_WEIGHT_LAST;
+            else rc = m4_cli_usage_error("train", "--loss-weight: '%s' is not 'event', 'flow' or 'last'", v);
         } else if (!strcmp(a, "--val-fraction")) {
             if (!(rc = parse_float(a, v, 1e-6, 0.9, &x))) o.val_fraction = (float)x;
         } else if (!strcmp(a, "--time-limit")) {

@@ -90,6 +90,8 @@ struct m4_trainer_worker {
     uint32_t *flow_window_stamp;
     double *flow_error_sum;
     int32_t *flow_window_events;
+    int32_t *flow_last_event;   /* LAST weighting: the window event of its latest error */
+    int32_t window_event;       /* the window event being run forward */
     int32_t *window_flows;
     int32_t num_window_flows, window_flow_capacity;
 };
@@ -116,6 +118,7 @@ void m4_trainer_worker_free(m4_trainer_worker *w)
     free(w->remaining_stamp), free(w->queue_stamp), free(w->remaining_value), free(w->queue_value);
     free(w->prediction_generation), free(w->completion_ns), free(w->ends);
     free(w->flow_window_stamp), free(w->flow_error_sum), free(w->flow_window_events);
+    free(w->flow_last_event);
     free(w->window_flows);
     m4_heap_free(&w->predictions);
     free(w);
@@ -172,14 +175,15 @@ static int worker_prepare(m4_trainer_worker *w, const m4_train_scenario *s)
     if (w->window_flow_capacity < s->num_flows) {
         size_t n = (size_t)(s->num_flows > 0 ? s->num_flows : 1);
         free(w->flow_window_stamp), free(w->flow_error_sum), free(w->flow_window_events);
-        free(w->window_flows);
+        free(w->flow_last_event), free(w->window_flows);
         w->flow_window_stamp = malloc(sizeof(uint32_t) * n);
         w->flow_error_sum = malloc(sizeof(double) * n);
         w->flow_window_events = malloc(sizeof(int32_t) * n);
+        w->flow_last_event = malloc(sizeof(int32_t) * n);
         w->window_flows = malloc(sizeof(int32_t) * n);
         w->window_flow_capacity = 0;
         if (!w->flow_window_stamp || !w->flow_error_sum || !w->flow_window_events ||
-            !w->window_flows)
+            !w->flow_last_event || !w->window_flows)
             return M4_ENOMEM;
         w->window_flow_capacity = s->num_flows;
     }
@@ -212,6 +216,12 @@ static void slowdown_error_add(m4_trainer_worker *w, int32_t flow, double error,
         w->flow_error_sum[flow] = 0;
         w->flow_window_events[flow] = 0;
         w->window_flows[w->num_window_flows++] = flow;
+    }
+    if (w->flow_weighted == M4_LOSS_WEIGHT_LAST) {
+        w->flow_error_sum[flow] = error;
+        w->flow_window_events[flow] = 1;
+        w->flow_last_event[flow] = w->window_event;
+        return;
     }
     w->flow_error_sum[flow] += error;
     w->flow_window_events[flow]++;
@@ -426,8 +436,13 @@ static int backward_window(m4_trainer_worker *w, const m4_train_scenario *s, int
                 memcpy(dh_out + (size_t)r * H, w->dh_flow + (size_t)rec->flows[r] * H,
                        sizeof(float) * H);
                 float t = rec->slowdown_target[r];
-                /* flow weighting: the flow's mean over its events in the window */
-                float share = w->flow_weighted ? 1.0f / w->flow_window_events[rec->flows[r]] : 1.0f;
+                /* flow weighting: the flow's mean over its events in the window;
+                 * last: its latest prediction in the window alone */
+                const int32_t g = rec->flows[r];
+                float share = w->flow_weighted == M4_LOSS_WEIGHT_LAST
+                                  ? (w->flow_last_event[g] == i ? 1.0f : 0.0f)
+                              : w->flow_weighted ? 1.0f / w->flow_window_events[g]
+                                                 : 1.0f;
                 d_sd[r] = sign_of(st->slowdown[r] / t - 1.0f) / t * sd_scale * share;
                 float rt = rec->remaining_target[r];
                 d_rem[r] = isnan(rt) ? 0.0f : sign_of(st->remaining[r] - rt) * rem_scale;
@@ -573,6 +588,7 @@ static int run_sample(m4_trainer_worker *w, const m4_train_scenario *s, int64_t 
         window_begin(w);
         for (; i < n && next_event(w, s, &src, &ev); i++) {
             if (!grads) m4_nn_arena_reset(&w->tape);
+            w->window_event = i;
             err = forward_event(w, s, ev, &w->tape, grads ? &w->events[i] : NULL, 1, &wl);
             if (err) return err;
         }

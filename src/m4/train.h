@@ -29,6 +29,14 @@
 #include "m4/dataset.h"
 #include "m4/model.h"
 
+/* How the slowdown loss weighs the (event, flow) errors of a window. */
+enum {
+    M4_LOSS_WEIGHT_EVENT = 0, /* every pair alike */
+    M4_LOSS_WEIGHT_FLOW = 1,  /* each flow once: its mean over its events */
+    M4_LOSS_WEIGHT_LAST = 2,  /* each flow once: its latest prediction in the window, the one
+                                 that sets its completion if it ends there (closed loop) */
+};
+
 typedef struct m4_train_options {
     m4_model_dims dims;     /* ignored with init_path */
     const char *init_path;  /* start from this model's weights (NULL: seeded init) */
@@ -49,7 +57,7 @@ typedef struct m4_train_options {
                                (the rest balanced over busy-period length) */
     float closed_loop_fraction; /* share of samples run closed loop (training and
                                validation; see m4_trainer_run_closed_loop_sample) */
-    int flow_weighted_loss; /* 1: the slowdown loss is the mean over a window's flows
+    int flow_weighted_loss; /* M4_LOSS_WEIGHT_*. 1: the slowdown loss is the mean over a window's flows
                                of each flow's mean error over its events (every
                                flow counts once, as in the per-flow error the
                                evaluation reports); 0: the mean over every
