@@ -19,12 +19,15 @@
 #    rate (about 11 s an epoch);
 # 4. then CL3_EPOCHS more epochs with every sample closed-loop, the way the
 #    m4 backend runs, over longer samples (256 burn-in and 1024 events with
-#    gradient; about 25 s an epoch), validated and saved as the moving
+#    gradient; about 25 s an epoch), its slowdown loss on each flow's
+#    latest prediction in a window (--loss-weight last: in closed loop the
+#    one a completion comes from), validated and saved as the moving
 #    average of the weights over its steps (--ema EMA, 0.998: about the
 #    last 500 of its 1800 steps; MODEL_EMA=0: the weights as trained), the
 #    learned correction scaled by SHRINK in the final file (1: as trained).
-#    Every stage weighs each flow once in the slowdown loss (--loss-weight
-#    flow). The same seed, thread count and machine give the same model file.
+#    Every stage weighs each flow once in the slowdown loss (2 and 3 by
+#    its mean, --loss-weight flow; 4 by its latest prediction). The same
+#    seed, thread count and machine give the same model file.
 set -eu
 M4SIM=${1:-build/m4sim}
 DATA=${MODEL_DATA:-build/model-data}
@@ -71,7 +74,7 @@ add_dataset "$DATA_EXTRA" "$EXTRA" "$EXTRA_FLOWS" "$EXTRA_TOPO" 4
 # shellcheck disable=SC2086
 "$M4SIM" train $DATASETS -o "$OUT" --init "$STAGE2" --epochs "$CL3_EPOCHS" --lr 0.0001 \
     --samples 600 --closed-loop 1.0 --sample-events "$CL3_EVENTS" --burn-in "$CL3_BURN_IN" $COMMON \
-    --ema "$EMA" --shrink "$SHRINK" --plot "${OUT%.m4}-loss.png"
+    --loss-weight last --ema "$EMA" --shrink "$SHRINK" --plot "${OUT%.m4}-loss.png"
 cp "$STAGE1.log.txt" "${OUT%.m4}-stage1.log.txt"
 cp "$STAGE2.log.txt" "${OUT%.m4}-stage2.log.txt"
 rm -f "$OUT.ckpt" "$STAGE1.ckpt" "$STAGE2.ckpt"
