@@ -109,7 +109,7 @@ static void build_scenario(void)
 
 static m4_model model;
 static m4_trainer_worker *worker;
-static int flow_weighting; /* the loss weighting of the workers make_model creates */
+static int loss_weight; /* M4_LOSS_WEIGHT_* of the workers make_model creates */
 
 static void make_model(uint64_t seed)
 {
@@ -125,7 +125,7 @@ static void make_model(uint64_t seed)
     m4_trainer_worker_free(worker);
     worker = NULL;
     CHECK_INT_EQ(m4_trainer_worker_create(&worker, &model), M4_OK);
-    m4_trainer_worker_set_flow_weighting(worker, flow_weighting);
+    m4_trainer_worker_set_loss_weight(worker, loss_weight);
 }
 
 static double sample_loss(int64_t from, int64_t burn_in, int64_t events, int window,
@@ -317,7 +317,7 @@ static int check_whole_sequence_draw(uint64_t seed, int last_draw)
      * Remaining targets of the flows reached: 1 2 1 0 (none at event 3)
      * 2 3 1 0 1 0 = 11. */
     /* Flow weighting: one term per flow reached, all five of them. */
-    CHECK_INT_EQ(lg.slowdown_count, flow_weighting ? 5 : 13);
+    CHECK_INT_EQ(lg.slowdown_count, loss_weight != M4_LOSS_WEIGHT_EVENT ? 5 : 13);
     CHECK_INT_EQ(lg.queue_count, 11);
     CHECK_INT_EQ(lg.remaining_count, 11);
     fprintf(stderr, "  loss %.6f (slowdown %lld terms, remaining %lld, queue %lld)\n", loss,
@@ -392,12 +392,12 @@ static void flow_weighted_loss_matches_its_gradient(void)
 {
     uint64_t seed = m4t_seed();
     build_scenario();
-    flow_weighting = 1;
+    loss_weight = M4_LOSS_WEIGHT_FLOW;
     for (int draw = 0; draw < 3; draw++)
         if (!check_whole_sequence_draw(seed + 7 + 104729 * (uint64_t)draw, draw == 2)) break;
     m4_sample_loss by_flow = {0}, by_event = {0};
     CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, 1, NULL, &by_flow), M4_OK);
-    m4_trainer_worker_set_flow_weighting(worker, 0);
+    m4_trainer_worker_set_loss_weight(worker, M4_LOSS_WEIGHT_EVENT);
     CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, 1, NULL, &by_event), M4_OK);
     CHECK_INT_EQ(by_flow.slowdown_count, 13);
     CHECK_INT_EQ(by_event.slowdown_count, 13);
@@ -406,13 +406,13 @@ static void flow_weighted_loss_matches_its_gradient(void)
      * pairs' mean: f0..f4 appear 3, 3, 2, 3, 2 times (the list above). */
     m4_sample_loss whole_flow = {0}, whole_event = {0};
     CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, NE, NULL, &whole_event), M4_OK);
-    m4_trainer_worker_set_flow_weighting(worker, 1);
+    m4_trainer_worker_set_loss_weight(worker, M4_LOSS_WEIGHT_FLOW);
     CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, NE, NULL, &whole_flow), M4_OK);
     CHECK_INT_EQ(whole_flow.slowdown_count, 5);
     CHECK_NEAR(whole_event.slowdown_sum, by_event.slowdown_sum, 1e-12);
     CHECK(fabs(whole_flow.slowdown_sum / 5 - whole_event.slowdown_sum / 13) > 1e-6);
-    flow_weighting = 0;
-    m4_trainer_worker_set_flow_weighting(worker, 0);
+    loss_weight = M4_LOSS_WEIGHT_EVENT;
+    m4_trainer_worker_set_loss_weight(worker, M4_LOSS_WEIGHT_EVENT);
 }
 
 /* The last-prediction loss (--loss-weight last): its gradient against finite
@@ -423,23 +423,23 @@ static void last_weighted_loss_matches_its_gradient(void)
 {
     uint64_t seed = m4t_seed();
     build_scenario();
-    flow_weighting = M4_LOSS_WEIGHT_LAST;
+    loss_weight = M4_LOSS_WEIGHT_LAST;
     for (int draw = 0; draw < 3; draw++)
         if (!check_whole_sequence_draw(seed + 11 + 104729 * (uint64_t)draw, draw == 2)) break;
     m4_sample_loss by_last = {0}, by_event = {0}, whole_last = {0}, whole_flow = {0};
-    m4_trainer_worker_set_flow_weighting(worker, M4_LOSS_WEIGHT_LAST);
+    m4_trainer_worker_set_loss_weight(worker, M4_LOSS_WEIGHT_LAST);
     CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, 1, NULL, &by_last), M4_OK);
     CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, NE, NULL, &whole_last), M4_OK);
-    m4_trainer_worker_set_flow_weighting(worker, M4_LOSS_WEIGHT_EVENT);
+    m4_trainer_worker_set_loss_weight(worker, M4_LOSS_WEIGHT_EVENT);
     CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, 1, NULL, &by_event), M4_OK);
-    m4_trainer_worker_set_flow_weighting(worker, M4_LOSS_WEIGHT_FLOW);
+    m4_trainer_worker_set_loss_weight(worker, M4_LOSS_WEIGHT_FLOW);
     CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, NE, NULL, &whole_flow), M4_OK);
     CHECK_INT_EQ(by_last.slowdown_count, 13);
     CHECK_NEAR(by_last.slowdown_sum, by_event.slowdown_sum, 1e-12);
     CHECK_INT_EQ(whole_last.slowdown_count, 5);
     CHECK(fabs(whole_last.slowdown_sum - whole_flow.slowdown_sum) > 1e-6);
-    flow_weighting = 0;
-    m4_trainer_worker_set_flow_weighting(worker, 0);
+    loss_weight = M4_LOSS_WEIGHT_EVENT;
+    m4_trainer_worker_set_loss_weight(worker, M4_LOSS_WEIGHT_EVENT);
 }
 
 static void two_windows_differ_only_by_truncation(void)

@@ -53,7 +53,7 @@ EXTRA_FLOWS=${MODEL_EXTRA_FLOWS:-4000}
 DATA_EXTRA=${MODEL_DATA_EXTRA:-${DATA%/}-r16}
 STAGE1=${MODEL_STAGE1:-${DATA%/}-stage1.m4}
 STAGE2=${MODEL_STAGE2:-${DATA%/}-stage2.m4}
-COMMON="--uniform-fraction 0.5 --loss-weight flow --patience 3 --early-stop 8 --threads 2 --seed 1"
+COMMON="--uniform-fraction 0.5 --patience 3 --early-stop 8 --threads 2 --seed 1"
 # add_dataset DIR SCENARIOS FLOWS TOPO SEED: build (or resume) it and train on it too.
 # Seeds: 1 the 32-host set, 3 the larger fabric, 4 the third; the holdout uses 2.
 DATASETS=
@@ -67,10 +67,10 @@ add_dataset "$DATA_LARGE" "$LARGE" "$LARGE_FLOWS" "$LARGE_TOPO" 3
 add_dataset "$DATA_EXTRA" "$EXTRA" "$EXTRA_FLOWS" "$EXTRA_TOPO" 4
 # shellcheck disable=SC2086  # COMMON is a list of words without spaces inside
 "$M4SIM" train $DATASETS -o "$STAGE1" --hidden "$HIDDEN" --gnn "$GNN" --neighbourhood links --epochs "$EPOCHS" \
-    --samples "$SAMPLES1" --lr 0.0003 $COMMON
+    --samples "$SAMPLES1" --lr 0.0003 --loss-weight flow $COMMON
 # shellcheck disable=SC2086
 "$M4SIM" train $DATASETS -o "$STAGE2" --init "$STAGE1" --epochs "$CL_EPOCHS" --lr 0.0001 \
-    --samples 600 --closed-loop 0.5 $COMMON
+    --samples 600 --closed-loop 0.5 --loss-weight flow $COMMON
 # shellcheck disable=SC2086
 "$M4SIM" train $DATASETS -o "$OUT" --init "$STAGE2" --epochs "$CL3_EPOCHS" --lr 0.0001 \
     --samples 600 --closed-loop 1.0 --sample-events "$CL3_EVENTS" --burn-in "$CL3_BURN_IN" $COMMON \

@@ -189,9 +189,9 @@ int m4_cmd_train(int argc, char **argv)
         } else if (!strcmp(a, "--ema")) {
             if (!(rc = parse_float(a, v, 0, 0.999999, &x))) o.ema_decay = (float)x;
         } else if (!strcmp(a, "--loss-weight")) {
-            if (!strcmp(v, "flow")) o.flow_weighted_loss = M4_LOSS_WEIGHT_FLOW;
-            else if (!strcmp(v, "event")) o.flow_weighted_loss = M4_LOSS_WEIGHT_EVENT;
-            else if (!strcmp(v, "last")) o.flow_weighted_loss = M4_LOSS_WEIGHT_LAST;
+            if (!strcmp(v, "flow")) o.loss_weight = M4_LOSS_WEIGHT_FLOW;
+            else if (!strcmp(v, "event")) o.loss_weight = M4_LOSS_WEIGHT_EVENT;
+            else if (!strcmp(v, "last")) o.loss_weight = M4_LOSS_WEIGHT_LAST;
             else rc = m4_cli_usage_error("train", "--loss-weight: '%s' is not 'event', 'flow' or 'last'", v);
         } else if (!strcmp(a, "--val-fraction")) {
             if (!(rc = parse_float(a, v, 1e-6, 0.9, &x))) o.val_fraction = (float)x;

@@ -82,10 +82,10 @@ struct m4_trainer_worker {
     int32_t ends_capacity;
     int32_t prediction_flows;
     m4_heap predictions;
-    /* flow-weighted slowdown loss: per flow, its error sum and event count
-     * in the current window (valid where flow_window_stamp = window_stamp),
-     * and the flows touched in it */
-    int flow_weighted;
+    /* the slowdown loss by flow (M4_LOSS_WEIGHT_FLOW, _LAST): per flow, its
+     * error sum and event count in the current window (valid where
+     * flow_window_stamp = window_stamp), and the flows touched in it */
+    int loss_weight;
     uint32_t window_stamp;
     uint32_t *flow_window_stamp;
     double *flow_error_sum;
@@ -124,7 +124,10 @@ void m4_trainer_worker_free(m4_trainer_worker *w)
     free(w);
 }
 
-void m4_trainer_worker_set_flow_weighting(m4_trainer_worker *w, int on) { w->flow_weighted = on; }
+void m4_trainer_worker_set_loss_weight(m4_trainer_worker *w, int loss_weight)
+{
+    w->loss_weight = loss_weight;
+}
 
 /* Per-row gradient (H floats), target stamp and target value for n rows. */
 static int grow_rows(float **grad, int64_t **stamp, float **value, int32_t *have, int32_t n, int H)
@@ -206,7 +209,7 @@ static void window_begin(m4_trainer_worker *w)
 static void slowdown_error_add(m4_trainer_worker *w, int32_t flow, double error,
                                m4_sample_loss *loss)
 {
-    if (!w->flow_weighted) {
+    if (w->loss_weight == M4_LOSS_WEIGHT_EVENT) {
         loss->slowdown_sum += error;
         loss->slowdown_count++;
         return;
@@ -217,7 +220,7 @@ static void slowdown_error_add(m4_trainer_worker *w, int32_t flow, double error,
         w->flow_window_events[flow] = 0;
         w->window_flows[w->num_window_flows++] = flow;
     }
-    if (w->flow_weighted == M4_LOSS_WEIGHT_LAST) {
+    if (w->loss_weight == M4_LOSS_WEIGHT_LAST) {
         w->flow_error_sum[flow] = error;
         w->flow_window_events[flow] = 1;
         w->flow_last_event[flow] = w->window_event;
@@ -230,7 +233,7 @@ static void slowdown_error_add(m4_trainer_worker *w, int32_t flow, double error,
 /* End of a window: with flow weighting, each touched flow adds its mean. */
 static void window_end(const m4_trainer_worker *w, m4_sample_loss *loss)
 {
-    if (!w->flow_weighted) return;
+    if (w->loss_weight == M4_LOSS_WEIGHT_EVENT) return;
     for (int32_t k = 0; k < w->num_window_flows; k++) {
         int32_t f = w->window_flows[k];
         loss->slowdown_sum += w->flow_error_sum[f] / w->flow_window_events[f];
@@ -439,10 +442,11 @@ static int backward_window(m4_trainer_worker *w, const m4_train_scenario *s, int
                 /* flow weighting: the flow's mean over its events in the window;
                  * last: its latest prediction in the window alone */
                 const int32_t g = rec->flows[r];
-                float share = w->flow_weighted == M4_LOSS_WEIGHT_LAST
-                                  ? (w->flow_last_event[g] == i ? 1.0f : 0.0f)
-                              : w->flow_weighted ? 1.0f / w->flow_window_events[g]
-                                                 : 1.0f;
+                float share = 1.0f;
+                if (w->loss_weight == M4_LOSS_WEIGHT_FLOW)
+                    share = 1.0f / w->flow_window_events[g];
+                else if (w->loss_weight == M4_LOSS_WEIGHT_LAST)
+                    share = w->flow_last_event[g] == i ? 1.0f : 0.0f;
                 d_sd[r] = sign_of(st->slowdown[r] / t - 1.0f) / t * sd_scale * share;
                 float rt = rec->remaining_target[r];
                 d_rem[r] = isnan(rt) ? 0.0f : sign_of(st->remaining[r] - rt) * rem_scale;
@@ -996,7 +1000,7 @@ int m4_train(const char *const *data_dirs, int num_data_dirs, const char *model_
     }
     for (int t = 0; t < threads; t++) {
         if ((err = m4_trainer_worker_create(&workers[t], &model))) goto done;
-        m4_trainer_worker_set_flow_weighting(workers[t], o->flow_weighted_loss);
+        m4_trainer_worker_set_loss_weight(workers[t], o->loss_weight);
         if (!(thread_grads[t] = calloc(P, sizeof(float)))) { err = M4_ENOMEM; goto done; }
     }
 

@@ -31,10 +31,13 @@
 
 /* How the slowdown loss weighs the (event, flow) errors of a window. */
 enum {
-    M4_LOSS_WEIGHT_EVENT = 0, /* every pair alike */
-    M4_LOSS_WEIGHT_FLOW = 1,  /* each flow once: its mean over its events */
-    M4_LOSS_WEIGHT_LAST = 2,  /* each flow once: its latest prediction in the window, the one
-                                 that sets its completion if it ends there (closed loop) */
+    M4_LOSS_WEIGHT_EVENT = 0, /* every pair alike: a long flow in a large component
+                                 outweighs hundreds of short ones */
+    M4_LOSS_WEIGHT_FLOW = 1,  /* each flow once, by its mean over its events (as the
+                                 per-flow error the evaluation reports) */
+    M4_LOSS_WEIGHT_LAST = 2,  /* each flow once, by its latest prediction in the window:
+                                 in closed loop the one its completion comes from, if
+                                 it ends there */
 };
 
 typedef struct m4_train_options {
@@ -57,12 +60,8 @@ typedef struct m4_train_options {
                                (the rest balanced over busy-period length) */
     float closed_loop_fraction; /* share of samples run closed loop (training and
                                validation; see m4_trainer_run_closed_loop_sample) */
-    int flow_weighted_loss; /* M4_LOSS_WEIGHT_*. 1: the slowdown loss is the mean over a window's flows
-                               of each flow's mean error over its events (every
-                               flow counts once, as in the per-flow error the
-                               evaluation reports); 0: the mean over every
-                               (event, flow) pair, where a long flow in a large
-                               component outweighs hundreds of short ones */
+    int loss_weight;        /* M4_LOSS_WEIGHT_*: how the slowdown loss weighs a
+                               window's (event, flow) errors */
     float val_fraction;     /* scenarios held out for validation */
     int val_samples;        /* validation samples (fixed positions) */
     int plateau_patience;   /* epochs without improvement before lr x0.2 */
@@ -101,9 +100,9 @@ double m4_sample_loss_total(const m4_sample_loss *l);
 typedef struct m4_trainer_worker m4_trainer_worker;
 int m4_trainer_worker_create(m4_trainer_worker **out, const m4_model *m);
 void m4_trainer_worker_free(m4_trainer_worker *w);
-/* Weight of each flow in the slowdown loss (see flow_weighted_loss; 0 at
+/* How the slowdown loss weighs the errors (M4_LOSS_WEIGHT_*; EVENT at
  * creation). */
-void m4_trainer_worker_set_flow_weighting(m4_trainer_worker *w, int on);
+void m4_trainer_worker_set_loss_weight(m4_trainer_worker *w, int loss_weight);
 /* Run one sample: burn_in events from event `from` forward only, then
  * `events` with gradient (accumulated into grads, which is laid out like
  * m->params; grads NULL = forward only). The loss of the gradient events is
