@@ -10,6 +10,7 @@
 #     HOLDOUT_DIR=dir        scenarios and runs (default build/holdout)
 #     HOLDOUT_SCENARIOS=n    how many (default 12)
 #     HOLDOUT_SEED=s         dataset seed (default 2; training uses 1)
+#     HOLDOUT_FLOWS=f        flows per scenario (default 2000, as training's)
 #
 # Packet and flow results are kept between calls; m4 reruns per model.
 set -u
@@ -18,8 +19,9 @@ shift
 DIR=${HOLDOUT_DIR:-build/holdout}
 N=${HOLDOUT_SCENARIOS:-12}
 SEED=${HOLDOUT_SEED:-2}
+FLOWS=${HOLDOUT_FLOWS:-2000}
 [ $# -ge 1 ] || { echo "holdout: name at least one model file" >&2; exit 2; }
-"$M4SIM" dataset -o "$DIR" --scenarios "$N" --flows 2000 --jobs 2 --seed "$SEED" >/dev/null \
+"$M4SIM" dataset -o "$DIR" --scenarios "$N" --flows "$FLOWS" --jobs 2 --seed "$SEED" >/dev/null \
     || exit 1
 
 # shellcheck source=tools/holdout_lib.sh

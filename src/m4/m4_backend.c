@@ -72,7 +72,8 @@ static int backend_create(void **state, const m4_scenario *scenario,
     if (!b) return M4_ENOMEM;
     b->scenario = scenario;
     /* The products are small: more BLAS threads only spin (half the time of
-     * a 256-host run went to sched_yield). threads > 1 asks for them. */
+     * a 256-host run went to sched_yield). threads > 1 asks for them, where
+     * the OpenBLAS linked in has threads (the Makefile prefers the serial one). */
     openblas_set_num_threads(params && params->threads > 1 ? params->threads : 1);
     char path[1024];
     const char *model_path = params ? params->model_path : NULL;
