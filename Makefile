@@ -17,22 +17,9 @@ endif
 CFLAGS  ?=
 # -fno-math-errno: nothing reads errno after a math call, and without it GCC
 # cannot use glibc's vector expf (libmvec) in the GRU loops (src/nn/layers.c).
-# OpenBLAS: the single-threaded build where installed (libopenblas-serial-dev,
-# which tools/install-deps.sh installs). m4sim never asks BLAS for threads (its
-# products are small; the trainer runs its own), and the threaded build's
-# idle worker spins in sched_yield for about 0.1 s after start-up, a tenth of
-# a short m4 run. RUNPATH picks it over the system's default libopenblas.so.0.
-BLAS_SERIAL := /usr/lib/x86_64-linux-gnu/openblas-serial
-ifneq ($(wildcard $(BLAS_SERIAL)/libopenblas.so),)
-BLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-serial
-BLAS_LIBS   := -L$(BLAS_SERIAL) -Wl,-rpath,$(BLAS_SERIAL) -lopenblas
-else
-BLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-pthread
-BLAS_LIBS   := -lopenblas
-endif
 CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration -fno-math-errno $(OPT) $(SANFLAGS) \
-           -Iinclude -Isrc $(BLAS_CFLAGS) -MMD -MP
-LDLIBS  := $(BLAS_LIBS) -lmvec -lm -lpthread
+           -Iinclude -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread -MMD -MP
+LDLIBS  := -lopenblas -lmvec -lm -lpthread
 LDFLAGS += $(SANFLAGS)
 
 # Layers: core -> net -> workload -> sim -> {flow, packet, nn} -> m4 -> app -> cli

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages m4sim needs (idempotent; run as root).
 set -e
-PKGS="build-essential libopenblas-dev libopenblas-serial-dev gnuplot-nox clang pkg-config"
+PKGS="build-essential libopenblas-dev gnuplot-nox clang pkg-config"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
