@@ -228,6 +228,20 @@ static m4_step_input step_input(void)
                            .pair_link = pair_link};
 }
 
+/* Largest |float - double| over every output of a step with heads. */
+static double max_difference(const m4_step_record *rec, const ref_out *o)
+{
+    double worst = 0;
+    for (int k = 0; k < N * H; k++) worst = fmax(worst, fabs(rec->flow_h_out[k] - o->h[k]));
+    for (int k = 0; k < L * H; k++) worst = fmax(worst, fabs(rec->link_z_out[k] - o->z[k]));
+    for (int i = 0; i < N; i++) {
+        worst = fmax(worst, fabs(rec->slowdown[i] - o->sd[i]));
+        worst = fmax(worst, fabs(rec->remaining[i] - o->rem[i]));
+    }
+    for (int l = 0; l < L; l++) worst = fmax(worst, fabs(rec->queue[l] - o->q[l]));
+    return worst;
+}
+
 static void forward_matches_reference(void)
 {
     uint64_t seed = m4t_seed();
@@ -240,14 +254,7 @@ static void forward_matches_reference(void)
         CHECK_INT_EQ(m4_step_forward(&rec, &model, &in, &arena, 1), M4_OK);
         ref_out o;
         ref_forward(&o, &rin, &model.w);
-        double worst = 0;
-        for (int k = 0; k < N * H; k++) worst = fmax(worst, fabs(rec.flow_h_out[k] - o.h[k]));
-        for (int k = 0; k < L * H; k++) worst = fmax(worst, fabs(rec.link_z_out[k] - o.z[k]));
-        for (int i = 0; i < N; i++) {
-            worst = fmax(worst, fabs(rec.slowdown[i] - o.sd[i]));
-            worst = fmax(worst, fabs(rec.remaining[i] - o.rem[i]));
-        }
-        for (int l = 0; l < L; l++) worst = fmax(worst, fabs(rec.queue[l] - o.q[l]));
+        double worst = max_difference(&rec, &o);
         CHECK(worst <= 1e-4);
         if (rep == 0) fprintf(stderr, "  forward: max |float - double| %.2e\n", worst);
         /* The outputs must depend on the inputs at all (a model that ignored
@@ -273,6 +280,19 @@ static void forward_matches_reference(void)
         CHECK_INT_EQ(m4_step_forward(&rec3, &model, &in, &arena, 1), M4_OK);
         CHECK(memcmp(rec2.slowdown, rec3.slowdown, sizeof(float) * N) == 0);
         CHECK(memcmp(rec2.flow_h_out, rec3.flow_h_out, sizeof(float) * N * H) == 0);
+
+        /* The inference layout (every matrix transposed) against the same
+         * double reference, which reads the untransposed weights. */
+        in.flow_fair_share = fair, in.flow_base_slowdown = base;
+        CHECK_INT_EQ(m4_model_prepare_inference(&model), M4_OK);
+        CHECK(model.w_t.gnn[0].transposed == 1 && model.w.gnn[0].transposed == 0);
+        m4_step_record rect;
+        CHECK_INT_EQ(m4_step_forward(&rect, &model, &in, &arena, 1), M4_OK);
+        double worst_t = max_difference(&rect, &o);
+        CHECK(worst_t <= 1e-4);
+        if (rep == 0) fprintf(stderr, "  forward, transposed weights: max |float - double| %.2e\n", worst_t);
+        free(model.params_t);
+        model.params_t = NULL;
         m4_nn_arena_reset(&arena);
     }
     m4_nn_arena_free(&arena);

@@ -43,13 +43,19 @@ static void test_linear_gradients(void)
     for (int i = 0; i < OC * C; i++) pw[i] = w[i];
     for (int i = 0; i < OC; i++) pb[i] = b[i];
 
-    m4_nn_linear_forward(out, x, w, b, N, C, OC);
-    for (int i = 0; i < N; i++)
-        for (int o = 0; o < OC; o++) {
-            double s = pb[o];
-            for (int c = 0; c < C; c++) s += px[i * C + c] * pw[o * C + c];
-            CHECK_NEAR(out[i * OC + o], s, 1e-5);
-        }
+    /* Forward, as stored and with the weights transposed (inference). */
+    float wt[C * OC];
+    m4_nn_transpose(wt, w, OC, C);
+    for (int transposed = 0; transposed < 2; transposed++) {
+        if (transposed) m4_nn_linear_forward_wt(out, x, wt, b, N, C, OC);
+        else m4_nn_linear_forward(out, x, w, b, N, C, OC);
+        for (int i = 0; i < N; i++)
+            for (int o = 0; o < OC; o++) {
+                double s = pb[o];
+                for (int c = 0; c < C; c++) s += px[i * C + c] * pw[o * C + c];
+                CHECK_NEAR(out[i * OC + o], s, 1e-5);
+            }
+    }
 
     float dx[N * C] = {0}, dw[OC * C] = {0}, db[OC] = {0};
     m4_nn_linear_backward(dx, dw, db, g, x, w, N, C, OC);
@@ -162,6 +168,40 @@ static void test_gru_gradients(void)
             double fd = (lp - lm) / (2 * FD_STEP);
             CHECK_NEAR(grad[p][k], fd, 1e-5 + 1e-4 * fabs(fd));
         }
+}
+
+/* The transposed-weight forwards (inference; the linear one is checked with
+ * the gradients above) against the double reference, on a shape where a
+ * wrong transpose or leading dimension shows. */
+static void test_transposed_forwards(void)
+{
+    float a[6] = {1, 2, 3, 4, 5, 6}, at[6];
+    m4_nn_transpose(at, a, 2, 3);
+    const float want[6] = {1, 4, 2, 5, 3, 6};
+    for (int k = 0; k < 6; k++) CHECK(at[k] == want[k]);
+
+    /* The GRU with both weight matrices transposed. */
+    enum { N = 5, C = 7, H = 6 };
+    m4_rng rng;
+    m4_rng_seed(&rng, m4t_seed() + 7);
+    int sizes[6] = {N * C, N * H, 3 * H * C, 3 * H * H, 3 * H, 3 * H};
+    /* C > H: the largest tensor is w_ih (3H,C). */
+    static float f[6][3 * H * C], wih_t[3 * H * C], whh_t[3 * H * H];
+    static double d[6][3 * H * C];
+    double *P[6];
+    for (int p = 0; p < 6; p++) {
+        fill(&rng, f[p], sizes[p], 1.0);
+        for (int k = 0; k < sizes[p]; k++) d[p][k] = f[p][k];
+        P[p] = d[p];
+    }
+    float gh[N * H], hout[N * H], cache[N * 4 * H], scratch[N * 6 * H];
+    fill(&rng, gh, N * H, 1.0);
+    m4_nn_transpose(wih_t, f[2], 3 * H, C);
+    m4_nn_transpose(whh_t, f[3], 3 * H, H);
+    m4_nn_gru_forward_wt(hout, cache, scratch, f[0], f[1], wih_t, whh_t, f[4], f[5], N, C, H);
+    double Lg = 0;
+    for (int k = 0; k < N * H; k++) Lg += gh[k] * hout[k];
+    CHECK_NEAR(Lg, gru_loss_ref(P, gh, N, C, H), 1e-5);
 }
 
 /* Known answer, C = H = 1, all weights 0.5 and biases 0, x = 1, h = 1:
@@ -290,4 +330,4 @@ static void test_concat_dropout(void)
     CHECK_NEAR(dropped, 1000, 160); /* binomial sd 27: 6 sigma */
 }
 
-M4_TEST_MAIN(M4_TEST(test_concat_dropout), M4_TEST(test_gather_scatter), M4_TEST(test_losses_masked), M4_TEST(test_layernorm_gradients), M4_TEST(test_layernorm_known_answer), M4_TEST(test_gru_gradients), M4_TEST(test_gru_known_answer), M4_TEST(test_linear_gradients), M4_TEST(test_activation_gradients))
+M4_TEST_MAIN(M4_TEST(test_concat_dropout), M4_TEST(test_gather_scatter), M4_TEST(test_losses_masked), M4_TEST(test_layernorm_gradients), M4_TEST(test_layernorm_known_answer), M4_TEST(test_gru_gradients), M4_TEST(test_gru_known_answer), M4_TEST(test_transposed_forwards), M4_TEST(test_linear_gradients), M4_TEST(test_activation_gradients))

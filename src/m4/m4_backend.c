@@ -72,8 +72,10 @@ static int backend_create(void **state, const m4_scenario *scenario,
     if (!b) return M4_ENOMEM;
     b->scenario = scenario;
     /* The products are small: more BLAS threads only spin (half the time of
-     * a 256-host run went to sched_yield). threads > 1 asks for them, where
-     * the OpenBLAS linked in has threads (the Makefile prefers the serial one). */
+     * a 256-host run went to sched_yield). threads > 1 asks for them.
+     * (Debian's single-threaded OpenBLAS would not spin at all, but it is not
+     * safe to call from two threads at once: the trainer's two workers gave
+     * different models from the same seed with it.) */
     openblas_set_num_threads(params && params->threads > 1 ? params->threads : 1);
     char path[1024];
     const char *model_path = params ? params->model_path : NULL;
@@ -83,6 +85,7 @@ static int backend_create(void **state, const m4_scenario *scenario,
         model_path = path;
     }
     if ((err = m4_model_load(&b->model, model_path))) goto fail;
+    if ((err = m4_model_prepare_inference(&b->model))) goto fail;
     if ((err = m4_state_init(&b->state, b->model.dims.hidden, m4_num_dlinks(&scenario->topology),
                              256)))
         goto fail;

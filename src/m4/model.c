@@ -141,9 +141,48 @@ int m4_model_create(m4_model *m, const m4_model_dims *d, uint64_t seed)
     return M4_OK;
 }
 
+static void transpose_gru(m4_gru_weights *t, const m4_gru_weights *g, int C, int H)
+{
+    m4_nn_transpose(t->w_ih, g->w_ih, 3 * H, C);
+    m4_nn_transpose(t->w_hh, g->w_hh, 3 * H, H);
+}
+
+static void transpose_mlp(m4_mlp_weights *t, const m4_mlp_weights *m, int C, int Hd, int O)
+{
+    m4_nn_transpose(t->w1, m->w1, Hd, C);
+    m4_nn_transpose(t->w2, m->w2, O, Hd);
+}
+
+int m4_model_prepare_inference(m4_model *m)
+{
+    free(m->params_t);
+    if (!(m->params_t = malloc(m->num_params * sizeof *m->params_t))) return M4_ENOMEM;
+    memcpy(m->params_t, m->params, m->num_params * sizeof *m->params_t);
+    const m4_model_dims *d = &m->dims;
+    const int H = d->hidden, P = M4_MODEL_CONFIG;
+    m4_model_weights *t = &m->w_t;
+    lay_out(t, m->params_t, NULL, d);
+    transpose_gru(&t->time_flow, &m->w.time_flow, 1, H);
+    transpose_gru(&t->time_link, &m->w.time_link, 1, H);
+    for (int k = 0; k < M4_MODEL_GNN_LAYERS; k++) {
+        const int C = gnn_in(d, k), OC = gnn_outw(d, k);
+        m4_nn_transpose(t->gnn[k].w_p, m->w.gnn[k].w_p, C, C);
+        m4_nn_transpose(t->gnn[k].w_l, m->w.gnn[k].w_l, OC, C);
+        m4_nn_transpose(t->gnn[k].w_r, m->w.gnn[k].w_r, OC, C);
+        t->gnn[k].transposed = 1;
+    }
+    transpose_gru(&t->rate_flow, &m->w.rate_flow, H + P + M4_MODEL_FLOW_EXTRA, H);
+    transpose_gru(&t->rate_link, &m->w.rate_link, H, H);
+    transpose_mlp(&t->slowdown, &m->w.slowdown, 1 + P + H + M4_MODEL_FLOW_EXTRA, d->mlp_hidden, 1);
+    transpose_mlp(&t->remaining, &m->w.remaining, H, d->head_hidden, 1);
+    transpose_mlp(&t->queue, &m->w.queue, H, d->head_hidden, 1);
+    return M4_OK;
+}
+
 void m4_model_free(m4_model *m)
 {
     free(m->params);
+    free(m->params_t);
     memset(m, 0, sizeof *m);
 }
 
@@ -196,7 +235,15 @@ int m4_step_forward(m4_step_record *rec, const m4_model *m, const m4_step_input 
                     m4_nn_arena *arena, int with_heads)
 {
     const m4_model_dims *d = &m->dims;
-    const m4_model_weights *w = &m->w;
+    /* The transposed weights where prepared (their graph weights say so). */
+    const int transposed = m->params_t != NULL;
+    const m4_model_weights *w = transposed ? &m->w_t : &m->w;
+    void (*gru)(float *, float *, float *, const float *, const float *, const float *,
+                const float *, const float *, const float *, int, int, int) =
+        transposed ? m4_nn_gru_forward_wt : m4_nn_gru_forward;
+    void (*mlp2)(float *, float *, const float *, const float *, const float *, const float *,
+                 const float *, int, int, int, int) =
+        transposed ? m4_nn_mlp2_forward_wt : m4_nn_mlp2_forward;
     const int H = d->hidden, P = M4_MODEL_CONFIG;
     const int N = in->num_flows, L = in->num_links, E = in->num_pairs, R = N + L;
     memset(rec, 0, sizeof *rec);
@@ -228,12 +275,12 @@ int m4_step_forward(m4_step_record *rec, const m4_model *m, const m4_step_input 
     ALLOC(rec->time_flow_cache, N * 4 * H);
     ALLOC(rec->time_link_cache, L * 4 * H);
     ALLOC(rec->x0, R * H);
-    m4_nn_gru_forward(rec->x0, rec->time_flow_cache, scratch, rec->flow_dt, rec->flow_h_in,
-                      w->time_flow.w_ih, w->time_flow.w_hh, w->time_flow.b_ih,
-                      w->time_flow.b_hh, N, 1, H);
-    m4_nn_gru_forward(rec->x0 + (size_t)N * H, rec->time_link_cache, scratch, rec->link_dt,
-                      rec->link_z_in, w->time_link.w_ih, w->time_link.w_hh, w->time_link.b_ih,
-                      w->time_link.b_hh, L, 1, H);
+    gru(rec->x0, rec->time_flow_cache, scratch, rec->flow_dt, rec->flow_h_in,
+        w->time_flow.w_ih, w->time_flow.w_hh, w->time_flow.b_ih,
+        w->time_flow.b_hh, N, 1, H);
+    gru(rec->x0 + (size_t)N * H, rec->time_link_cache, scratch, rec->link_dt,
+        rec->link_z_in, w->time_link.w_ih, w->time_link.w_hh, w->time_link.b_ih,
+        w->time_link.b_hh, L, 1, H);
 
     /* 2. spatial */
     const float *x = rec->x0;
@@ -265,12 +312,12 @@ int m4_step_forward(m4_step_record *rec, const m4_model *m, const m4_step_input 
     ALLOC(rec->rate_link_cache, L * 4 * H);
     ALLOC(rec->flow_h_out, N * H);
     ALLOC(rec->link_z_out, L * H);
-    m4_nn_gru_forward(rec->flow_h_out, rec->rate_flow_cache, scratch, rec->rate_flow_x, rec->x0,
-                      w->rate_flow.w_ih, w->rate_flow.w_hh, w->rate_flow.b_ih,
-                      w->rate_flow.b_hh, N, RX, H);
-    m4_nn_gru_forward(rec->link_z_out, rec->rate_link_cache, scratch, gnn_link,
-                      rec->x0 + (size_t)N * H, w->rate_link.w_ih, w->rate_link.w_hh,
-                      w->rate_link.b_ih, w->rate_link.b_hh, L, H, H);
+    gru(rec->flow_h_out, rec->rate_flow_cache, scratch, rec->rate_flow_x, rec->x0,
+        w->rate_flow.w_ih, w->rate_flow.w_hh, w->rate_flow.b_ih,
+        w->rate_flow.b_hh, N, RX, H);
+    gru(rec->link_z_out, rec->rate_link_cache, scratch, gnn_link,
+        rec->x0 + (size_t)N * H, w->rate_link.w_ih, w->rate_link.w_hh,
+        w->rate_link.b_ih, w->rate_link.b_hh, L, H, H);
 
     /* 4. outputs */
     const int SX = 1 + P + H + M4_MODEL_FLOW_EXTRA;
@@ -284,19 +331,19 @@ int m4_step_forward(m4_step_record *rec, const m4_model *m, const m4_step_input 
         memcpy(row + 1 + P, rec->flow_h_out + (size_t)i * H, sizeof(float) * H);
         flow_extra(row + 1 + P + H, in, rec->base, i);
     }
-    m4_nn_mlp2_forward(rec->slowdown, rec->slowdown_hidden, rec->slowdown_x, w->slowdown.w1,
-                       w->slowdown.b1, w->slowdown.w2, w->slowdown.b2, N, SX, d->mlp_hidden, 1);
+    mlp2(rec->slowdown, rec->slowdown_hidden, rec->slowdown_x, w->slowdown.w1,
+         w->slowdown.b1, w->slowdown.w2, w->slowdown.b2, N, SX, d->mlp_hidden, 1);
     for (int i = 0; i < N; i++) rec->slowdown[i] = rec->base[i] * (1.0f + rec->slowdown[i]);
     if (with_heads) {
         ALLOC(rec->remaining_hidden, N * d->head_hidden);
         ALLOC(rec->remaining, N);
         ALLOC(rec->queue_hidden, L * d->head_hidden);
         ALLOC(rec->queue, L);
-        m4_nn_mlp2_forward(rec->remaining, rec->remaining_hidden, rec->flow_h_out,
-                           w->remaining.w1, w->remaining.b1, w->remaining.w2, w->remaining.b2, N,
-                           H, d->head_hidden, 1);
-        m4_nn_mlp2_forward(rec->queue, rec->queue_hidden, rec->link_z_out, w->queue.w1,
-                           w->queue.b1, w->queue.w2, w->queue.b2, L, H, d->head_hidden, 1);
+        mlp2(rec->remaining, rec->remaining_hidden, rec->flow_h_out,
+             w->remaining.w1, w->remaining.b1, w->remaining.w2, w->remaining.b2, N,
+             H, d->head_hidden, 1);
+        mlp2(rec->queue, rec->queue_hidden, rec->link_z_out, w->queue.w1,
+             w->queue.b1, w->queue.w2, w->queue.b2, L, H, d->head_hidden, 1);
     }
     return M4_OK;
 }

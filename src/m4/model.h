@@ -85,6 +85,10 @@ typedef struct m4_model {
     size_t num_params;
     float *params;
     m4_model_weights w;
+    /* After m4_model_prepare_inference: the same weights with every matrix
+     * transposed (vectors copied), which m4_step_forward then uses. */
+    float *params_t;
+    m4_model_weights w_t;
 } m4_model;
 
 /* Default dimensions of the shipped model (small enough to train on 2 cores). */
@@ -98,6 +102,13 @@ int m4_model_save(const m4_model *m, const char *path);
 /* Fails with M4_EFORMAT (and the file name) on a file that is not an m4
  * model of this version. */
 int m4_model_load(m4_model *m, const char *path);
+
+/* For a model that only runs forward (the m4 backend): keep the weight
+ * matrices transposed as well, the layout the forward pass multiplies about
+ * 1.6x faster for an event's few rows (m4_nn_linear_forward_wt); outputs
+ * equal the untransposed pass's up to float rounding. Call after the last
+ * change to the weights; the trainer, which changes them, never does. */
+int m4_model_prepare_inference(m4_model *m);
 
 /* Scale the learned correction of flowSim's slowdown by a factor:
  * slowdown = base x (1 + factor x MLP), by scaling the MLP's last layer.

@@ -29,14 +29,16 @@ void m4_nn_graph_forward(float *out, float *cache, const float *x, const int *sr
 {
     float *msg = cache, *agg = msg + (size_t)N * C, *pre = agg + (size_t)N * C;
     float *mean = pre + (size_t)N * OC, *rstd = mean + N;
-    m4_nn_linear_forward(msg, x, w->w_p, w->b_p, N, C, C);
+    void (*linear)(float *, const float *, const float *, const float *, int, int, int) =
+        w->transposed ? m4_nn_linear_forward_wt : m4_nn_linear_forward;
+    linear(msg, x, w->w_p, w->b_p, N, C, C);
     m4_nn_relu_forward(msg, msg, N * C);
     memset(agg, 0, (size_t)N * C * sizeof *agg);
     edges_sum(agg, msg, src, dst, E, C);
-    m4_nn_linear_forward(pre, agg, w->w_l, w->b_l, N, C, OC);
+    linear(pre, agg, w->w_l, w->b_l, N, C, OC);
     /* pre += x W_r^T: a second product into the same output. */
     float *root = out; /* out is free until LayerNorm writes it */
-    m4_nn_linear_forward(root, x, w->w_r, NULL, N, C, OC);
+    linear(root, x, w->w_r, NULL, N, C, OC);
     for (size_t i = 0; i < (size_t)N * OC; i++) pre[i] += root[i];
     m4_nn_layernorm_forward(out, mean, rstd, pre, w->ln_w, w->ln_b, N, OC);
 }
@@ -67,6 +69,15 @@ void m4_nn_mlp2_forward(float *out, float *hidden, const float *x, const float *
     m4_nn_linear_forward(hidden, x, w1, b1, N, C, Hd);
     m4_nn_relu_forward(hidden, hidden, N * Hd);
     m4_nn_linear_forward(out, hidden, w2, b2, N, Hd, O);
+}
+
+void m4_nn_mlp2_forward_wt(float *out, float *hidden, const float *x, const float *w1_t,
+                           const float *b1, const float *w2_t, const float *b2, int N, int C,
+                           int Hd, int O)
+{
+    m4_nn_linear_forward_wt(hidden, x, w1_t, b1, N, C, Hd);
+    m4_nn_relu_forward(hidden, hidden, N * Hd);
+    m4_nn_linear_forward_wt(out, hidden, w2_t, b2, N, Hd, O);
 }
 
 void m4_nn_mlp2_backward(float *dx, float *dw1, float *db1, float *dw2, float *db2,

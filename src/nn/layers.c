@@ -18,8 +18,9 @@ __attribute__((simd("notinbranch"))) float expf(float);
  * the m4 backend's time; the absolute error stays near float rounding. */
 static inline float tanh_by_exp(float x) { return 2.0f / (1.0f + expf(-2.0f * x)) - 1.0f; }
 
-void m4_nn_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
-                          int N, int C, int OC)
+/* weight is (OC,C), or (C,OC) when transposed. */
+static void linear_forward(float *out, const float *inp, const float *weight, int transposed,
+                           const float *bias, int N, int C, int OC)
 {
     /* Rows start from the bias and the product adds on (beta = 1); a row copy,
      * not a per-element branch, since this runs on every event. */
@@ -37,8 +38,26 @@ void m4_nn_linear_forward(float *out, const float *inp, const float *weight, con
         }
         return;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C, 1.0f,
-                out, OC);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, transposed ? CblasNoTrans : CblasTrans, N, OC, C,
+                1.0f, inp, C, weight, transposed ? OC : C, 1.0f, out, OC);
+}
+
+void m4_nn_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
+                          int N, int C, int OC)
+{
+    linear_forward(out, inp, weight, 0, bias, N, C, OC);
+}
+
+void m4_nn_linear_forward_wt(float *out, const float *inp, const float *weight_t,
+                             const float *bias, int N, int C, int OC)
+{
+    linear_forward(out, inp, weight_t, 1, bias, N, C, OC);
+}
+
+void m4_nn_transpose(float *out, const float *inp, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) out[(long)c * rows + r] = inp[(long)r * cols + c];
 }
 
 void m4_nn_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
@@ -103,16 +122,30 @@ static void gru_gates(float *restrict out, float *restrict cache, const float *r
     }
 }
 
+static void gru_forward(float *hout, float *cache, float *scratch, const float *x, const float *h,
+                        const float *w_ih, const float *w_hh, int transposed, const float *b_ih,
+                        const float *b_hh, int N, int C, int H)
+{
+    float *gi = scratch, *gh = scratch + (long)N * 3 * H;
+    linear_forward(gi, x, w_ih, transposed, b_ih, N, C, 3 * H);
+    linear_forward(gh, h, w_hh, transposed, b_hh, N, H, 3 * H);
+    for (int i = 0; i < N; i++)
+        gru_gates(hout + (long)i * H, cache + (long)i * 4 * H, gi + (long)i * 3 * H,
+                  gh + (long)i * 3 * H, h + (long)i * H, H);
+}
+
 void m4_nn_gru_forward(float *hout, float *cache, float *scratch, const float *x, const float *h,
                        const float *w_ih, const float *w_hh, const float *b_ih, const float *b_hh,
                        int N, int C, int H)
 {
-    float *gi = scratch, *gh = scratch + (long)N * 3 * H;
-    m4_nn_linear_forward(gi, x, w_ih, b_ih, N, C, 3 * H);
-    m4_nn_linear_forward(gh, h, w_hh, b_hh, N, H, 3 * H);
-    for (int i = 0; i < N; i++)
-        gru_gates(hout + (long)i * H, cache + (long)i * 4 * H, gi + (long)i * 3 * H,
-                  gh + (long)i * 3 * H, h + (long)i * H, H);
+    gru_forward(hout, cache, scratch, x, h, w_ih, w_hh, 0, b_ih, b_hh, N, C, H);
+}
+
+void m4_nn_gru_forward_wt(float *hout, float *cache, float *scratch, const float *x,
+                          const float *h, const float *w_ih_t, const float *w_hh_t,
+                          const float *b_ih, const float *b_hh, int N, int C, int H)
+{
+    gru_forward(hout, cache, scratch, x, h, w_ih_t, w_hh_t, 1, b_ih, b_hh, N, C, H);
 }
 
 void m4_nn_gru_backward(float *dx, float *dh, float *dw_ih, float *dw_hh, float *db_ih,
