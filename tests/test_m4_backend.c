@@ -29,7 +29,7 @@ extern char *openblas_get_corename(void);
 
 static char cli[1024];
 
-static const m4_model_dims dims = {8, 6, 5, 4, M4_NEIGHBOURHOOD_LINKS};
+static const m4_model_dims dims = {8, 6, 5, 4, M4_NEIGHBOURHOOD_LINKS, 3};
 
 /* A random model whose slowdown MLP ends in bias b2 (create zeroes the last
  * layer: random weights there, so the prediction depends on the state). */

@@ -25,7 +25,7 @@
 #include "nn/modelfile.h"
 
 enum { H = 6, G = 5, MH = 4, HH = 3, P = M4_MODEL_CONFIG, N = 3, L = 4, E = 6 };
-enum { R = N + L, X = M4_MODEL_FLOW_EXTRA, RX = H + P + X, SX = 1 + P + H + X };
+enum { R = N + L, X = 3, RX = H + P + X, SX = 1 + P + H + X };
 
 /* Incidence: flow 0 on links {2, 0, 1}, flow 1 on {0, 3}, flow 2 on {0}. */
 static const int pair_flow[E] = {0, 1, 0, 2, 1, 0};
@@ -116,6 +116,7 @@ static double ref_mlp(const double *x, int C, int Hd, const m4_mlp_weights *w)
 
 typedef struct ref_in {
     double flow_h[N * H], link_z[L * H], flow_dt[N], link_dt[L], path_len[N], fair[N], base[N];
+    double load[N];
     double config[P];
 } ref_in;
 
@@ -141,6 +142,7 @@ static void ref_forward(ref_out *o, const ref_in *in, const m4_model_weights *w)
         for (int k = 0; k < P; k++) x[H + k] = in->config[k];
         x[H + P] = in->fair[i];
         x[H + P + 1] = log2(ref_base(in, i));
+        x[H + P + 2] = in->load[i];
         ref_gru(o->h + i * H, x, RX, x0 + i * H, &w->rate_flow);
     }
     for (int l = 0; l < L; l++) ref_gru(o->z + l * H, g3 + (N + l) * H, H, x0 + (N + l) * H, &w->rate_link);
@@ -151,6 +153,7 @@ static void ref_forward(ref_out *o, const ref_in *in, const m4_model_weights *w)
         for (int k = 0; k < H; k++) x[1 + P + k] = o->h[i * H + k];
         x[1 + P + H] = in->fair[i];
         x[1 + P + H + 1] = log2(ref_base(in, i));
+        x[1 + P + H + 2] = in->load[i];
         o->sd[i] = ref_base(in, i) * (1.0 + ref_mlp(x, SX, MH, &w->slowdown));
         o->rem[i] = ref_mlp(o->h + i * H, H, HH, &w->remaining);
     }
@@ -177,13 +180,13 @@ static double ref_loss(const ref_in *in, const m4_model_weights *w)
 static m4_model model;
 static double *theta;
 static ref_in rin;
-static float fh[N * H], lz[L * H], fdt[N], ldt[L], plen[N], fair[N], base[N], cfg[P];
+static float fh[N * H], lz[L * H], fdt[N], ldt[L], plen[N], fair[N], base[N], load[N], cfg[P];
 
 static double uni(m4_rng *r, double lo, double hi) { return lo + (hi - lo) * m4_rng_uniform(r); }
 
 static void setup_case(uint64_t seed)
 {
-    static const m4_model_dims d = {H, G, MH, HH, M4_NEIGHBOURHOOD_COMPONENT};
+    static const m4_model_dims d = {H, G, MH, HH, M4_NEIGHBOURHOOD_COMPONENT, X};
     m4_model_free(&model);
     CHECK_INT_EQ(m4_model_create(&model, &d, seed), M4_OK);
     /* create zeroes the slowdown MLP's last layer (the untrained model
@@ -202,6 +205,7 @@ static void setup_case(uint64_t seed)
     for (int k = 0; k < N * H; k++) fh[k] = (float)uni(&r, -1, 1);
     for (int k = 0; k < L * H; k++) lz[k] = (float)uni(&r, -1, 1);
     for (int i = 0; i < N; i++) fdt[i] = (float)uni(&r, 0, 3), fair[i] = (float)uni(&r, 0.1, 1);
+    for (int i = 0; i < N; i++) load[i] = (float)uni(&r, 0, 1);
     /* flowSim slowdowns; flow 1's is below 1 and must be taken as 1 */
     for (int i = 0; i < N; i++) base[i] = (float)uni(&r, 1, 3);
     base[1] = 0.75f;
@@ -214,6 +218,7 @@ static void setup_case(uint64_t seed)
     for (int k = 0; k < L * H; k++) rin.link_z[k] = lz[k], wb[k] = (float)uni(&r, -1, 1);
     for (int i = 0; i < N; i++) {
         rin.flow_dt[i] = fdt[i], rin.path_len[i] = plen[i], rin.fair[i] = fair[i], rin.base[i] = base[i];
+        rin.load[i] = load[i];
         wc[i] = (float)uni(&r, -1, 1), wd[i] = (float)uni(&r, -1, 1);
     }
     for (int l = 0; l < L; l++) rin.link_dt[l] = ldt[l], we[l] = (float)uni(&r, -1, 1);
@@ -224,7 +229,8 @@ static m4_step_input step_input(void)
 {
     return (m4_step_input){.num_flows = N, .num_links = L, .num_pairs = E, .flow_h = fh,
                            .link_z = lz, .flow_dt = fdt, .link_dt = ldt, .flow_path_length = plen,
-                           .flow_fair_share = fair, .flow_base_slowdown = base, .config = cfg, .pair_flow = pair_flow,
+                           .flow_fair_share = fair, .flow_base_slowdown = base, .flow_path_load = load,
+                           .config = cfg, .pair_flow = pair_flow,
                            .pair_link = pair_link};
 }
 
@@ -271,11 +277,11 @@ static void forward_matches_reference(void)
         CHECK(memcmp(rec2.slowdown, rec.slowdown, sizeof(float) * N) == 0);
         CHECK(rec2.remaining == NULL && rec2.queue == NULL);
 
-        /* Missing fair shares and flowSim slowdowns mean 1. */
-        float ones[N] = {1, 1, 1};
-        in.flow_fair_share = NULL, in.flow_base_slowdown = NULL;
+        /* Missing fair shares and flowSim slowdowns mean 1, a missing path load 0. */
+        float ones[N] = {1, 1, 1}, zeros[N] = {0, 0, 0};
+        in.flow_fair_share = NULL, in.flow_base_slowdown = NULL, in.flow_path_load = NULL;
         CHECK_INT_EQ(m4_step_forward(&rec2, &model, &in, &arena, 1), M4_OK);
-        in.flow_fair_share = ones, in.flow_base_slowdown = ones;
+        in.flow_fair_share = ones, in.flow_base_slowdown = ones, in.flow_path_load = zeros;
         m4_step_record rec3;
         CHECK_INT_EQ(m4_step_forward(&rec3, &model, &in, &arena, 1), M4_OK);
         CHECK(memcmp(rec2.slowdown, rec3.slowdown, sizeof(float) * N) == 0);
@@ -283,7 +289,7 @@ static void forward_matches_reference(void)
 
         /* The inference layout (every matrix transposed) against the same
          * double reference, which reads the untransposed weights. */
-        in.flow_fair_share = fair, in.flow_base_slowdown = base;
+        in.flow_fair_share = fair, in.flow_base_slowdown = base, in.flow_path_load = load;
         CHECK_INT_EQ(m4_model_prepare_inference(&model), M4_OK);
         CHECK(model.w_t.gnn[0].transposed == 1 && model.w.gnn[0].transposed == 0);
         m4_step_record rect;
@@ -430,7 +436,7 @@ static void init_vectors_and_features(void)
     CHECK_NEAR(m4_model_queue_feature(0), 0.0, 0);
 
     /* Creation: PyTorch-style bounds, LayerNorm 1/0, seeded. */
-    m4_model_dims d = {H, G, MH, HH, M4_NEIGHBOURHOOD_COMPONENT};
+    m4_model_dims d = {H, G, MH, HH, M4_NEIGHBOURHOOD_COMPONENT, X};
     m4_model a, b, c;
     CHECK_INT_EQ(m4_model_create(&a, &d, 5), M4_OK);
     CHECK_INT_EQ(m4_model_create(&b, &d, 5), M4_OK);
@@ -465,7 +471,7 @@ static void init_vectors_and_features(void)
     CHECK(a.w.queue.b2 == a.params + a.num_params - 1);
     m4_model_free(&a), m4_model_free(&b), m4_model_free(&c);
     m4_model bad;
-    m4_model_dims tiny = {3, G, MH, HH, M4_NEIGHBOURHOOD_COMPONENT}; /* h[3] holds the path length: hidden >= 4 */
+    m4_model_dims tiny = {3, G, MH, HH, M4_NEIGHBOURHOOD_COMPONENT, X}; /* h[3] holds the path length: hidden >= 4 */
     CHECK_INT_EQ(m4_model_create(&bad, &tiny, 1), M4_EINVAL);
 }
 
@@ -499,13 +505,23 @@ static void save_load_round_trip_and_bad_files(void)
     char path[256], bad[256];
     snprintf(path, sizeof path, "%s/model.m4", scratch_dir);
     snprintf(bad, sizeof bad, "%s/bad.m4", scratch_dir);
-    m4_model_dims d = {H, G, MH, HH, M4_NEIGHBOURHOOD_FLOWS};
+    m4_model_dims d = {H, G, MH, HH, M4_NEIGHBOURHOOD_FLOWS, 2};
     m4_model a, b;
+    /* With the path load first: its count of flow features comes back. */
+    d.flow_extra = 3;
+    CHECK_INT_EQ(m4_model_create(&a, &d, 42), M4_OK);
+    CHECK_INT_EQ(m4_model_save(&a, path), M4_OK);
+    CHECK_INT_EQ(m4_model_load(&b, path), M4_OK);
+    CHECK_INT_EQ(b.dims.flow_extra, 3);
+    CHECK(b.num_params == a.num_params && memcmp(a.params, b.params, sizeof(float) * a.num_params) == 0);
+    m4_model_free(&a), m4_model_free(&b);
+    d.flow_extra = 2;
     CHECK_INT_EQ(m4_model_create(&a, &d, 42), M4_OK);
     CHECK_INT_EQ(m4_model_save(&a, path), M4_OK);
     CHECK_INT_EQ(m4_model_load(&b, path), M4_OK);
     CHECK(b.dims.hidden == H && b.dims.gnn == G && b.dims.mlp_hidden == MH &&
-          b.dims.head_hidden == HH && b.dims.neighbourhood == M4_NEIGHBOURHOOD_FLOWS);
+          b.dims.head_hidden == HH && b.dims.neighbourhood == M4_NEIGHBOURHOOD_FLOWS &&
+          b.dims.flow_extra == 2);
     CHECK_INT_EQ(b.num_params, a.num_params);
     CHECK(b.params && memcmp(a.params, b.params, sizeof(float) * a.num_params) == 0);
     /* The weights struct of the loaded model points into its own params. */
@@ -535,29 +551,46 @@ static void save_load_round_trip_and_bad_files(void)
     memset(&f, 0, sizeof f);
     snprintf(f.kind, sizeof f.kind, "m4-checkpoint");
     f.version = M4_MODEL_VERSION;
-    f.num_dims = 5;
-    f.dims[0] = H, f.dims[1] = G, f.dims[2] = MH, f.dims[3] = HH, f.dims[4] = 2;
+    f.num_dims = 6;
+    f.dims[0] = H, f.dims[1] = G, f.dims[2] = MH, f.dims[3] = HH, f.dims[4] = 2, f.dims[5] = 2;
     f.num_weights = a.num_params;
     f.weights = a.params;
     CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
     CHECK_INT_EQ(m4_model_load(&b, bad), M4_EFORMAT);
     snprintf(f.kind, sizeof f.kind, "m4");
-    /* Version 3 (four dims, before the neighbourhood) reads as COMPONENT;
-     * version 4 needs its fifth dim, within 0..2. */
+    /* Version 3 (four dims, before the neighbourhood) reads as COMPONENT
+     * and version 4 (five, before the path load) with two flow features;
+     * version 5 needs its sixth dim, 2 or 3, and the weights for it. */
     f.version = 3, f.num_dims = 4;
     CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
     CHECK_INT_EQ(m4_model_load(&b, bad), M4_OK);
     CHECK_INT_EQ(b.dims.neighbourhood, M4_NEIGHBOURHOOD_COMPONENT);
+    CHECK_INT_EQ(b.dims.flow_extra, 2);
     CHECK(memcmp(a.params, b.params, sizeof(float) * a.num_params) == 0);
     m4_model_free(&b);
+    f.version = 4, f.num_dims = 5;
+    CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
+    CHECK_INT_EQ(m4_model_load(&b, bad), M4_OK);
+    CHECK(b.dims.neighbourhood == 2 && b.dims.flow_extra == 2);
+    m4_model_free(&b);
+    f.version = 3, f.num_dims = 5;
+    CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
+    CHECK_INT_EQ(m4_model_load(&b, bad), M4_EFORMAT);
     f.version = M4_MODEL_VERSION;
     CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
     CHECK_INT_EQ(m4_model_load(&b, bad), M4_EFORMAT);
-    f.num_dims = 5, f.dims[4] = 3;
+    f.num_dims = 6, f.dims[4] = 3;
     CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
     CHECK_INT_EQ(m4_model_load(&b, bad), M4_EFORMAT);
     CHECK(b.params == NULL);
-    f.dims[4] = 2;
+    f.dims[4] = 2, f.dims[5] = 4;
+    CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
+    CHECK_INT_EQ(m4_model_load(&b, bad), M4_EFORMAT);
+    f.dims[5] = 3; /* the weights of two flow features */
+    CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
+    CHECK_INT_EQ(m4_model_load(&b, bad), M4_EFORMAT);
+    CHECK(b.params == NULL);
+    f.dims[5] = 2;
     f.version = M4_MODEL_VERSION + 1;
     CHECK_INT_EQ(m4_nn_model_file_write(bad, &f), M4_OK);
     CHECK_INT_EQ(m4_model_load(&b, bad), M4_EFORMAT);

@@ -9,7 +9,7 @@
 static void shrink_scales_the_correction_only(void)
 {
     uint64_t seed = m4t_seed();
-    m4_model_dims d = {8, 6, 5, 4, M4_NEIGHBOURHOOD_LINKS};
+    m4_model_dims d = {8, 6, 5, 4, M4_NEIGHBOURHOOD_LINKS, 3};
     m4_model m;
     CHECK_INT_EQ(m4_model_create(&m, &d, seed), 0);
     /* A nonzero last layer, so the correction is not zero to begin with. */

@@ -641,5 +641,50 @@ static void random_sequence_against_union_find(void)
     m4_state_free(&s);
 }
 
-M4_TEST_MAIN(M4_TEST(components_by_hand), M4_TEST(neighbourhoods_by_hand), M4_TEST(gather_scatter_and_dt),
+/* Links 0 and 1 at 10 Gb/s, link 2 at 40. A on {0, 2}, B on {1, 2}, C on
+ * {1}: max-min gives A 10, B 5, C 5 Gb/s. Path loads (the other flows'
+ * rates over the link's capacity, the busiest link): A max(0, 5/40) =
+ * 0.125; B max(5/10, 10/40) = 0.5; C 5/10 = 0.5. Then D joins A on link 0
+ * (A 5, D 5): A max(5/10, 5/40) = 0.5, D 5/10 = 0.5, B and C unchanged. */
+static void path_load_by_hand(void)
+{
+    m4_state s;
+    CHECK_INT_EQ(m4_state_init(&s, HS, 3, 8), M4_OK);
+    const double rates[3] = {10e9, 10e9, 40e9};
+    CHECK_INT_EQ(m4_state_set_link_rates(&s, rates), M4_OK);
+    enum { A, B, C, D };
+    const int32_t pa[] = {0, 2}, pb[] = {1, 2}, pc[] = {1}, pd[] = {0}, all[] = {0, 1, 2};
+    CHECK_INT_EQ(m4_state_add_flow(&s, A, pa, 2, 1000000, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, B, pb, 2, 1000000, 0), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, C, pc, 1, 1000000, 0), M4_OK);
+    for (int f = A; f <= C; f++) m4_state_set_flow_ideal(&s, f, 1000000);
+    float fair[4], base[4], load[4];
+    CHECK_INT_EQ(m4_state_component(&s, all, 3), M4_OK);
+    CHECK_INT_EQ(s.comp_num_flows, 3);
+    CHECK_INT_EQ(m4_state_fluid(&s, 0, fair, base), M4_OK);
+    m4_state_path_load(&s, load);
+    const double want1[3] = {0.125, 0.5, 0.5};
+    for (int r = 0; r < 3; r++) CHECK_NEAR(load[r], want1[s.comp_flows[r]], 1e-6);
+    CHECK_INT_EQ(m4_state_add_flow(&s, D, pd, 1, 1000000, 100), M4_OK);
+    m4_state_set_flow_ideal(&s, D, 1000000);
+    CHECK_INT_EQ(m4_state_component(&s, all, 3), M4_OK);
+    CHECK_INT_EQ(s.comp_num_flows, 4);
+    CHECK_INT_EQ(m4_state_fluid(&s, 100, fair, base), M4_OK);
+    m4_state_path_load(&s, load);
+    const double want2[4] = {0.5, 0.5, 0.5, 0.5};
+    for (int r = 0; r < 4; r++) CHECK_NEAR(load[r], want2[s.comp_flows[r]], 1e-6);
+    /* A flow alone on its path meets no load. */
+    m4_state_free(&s);
+    CHECK_INT_EQ(m4_state_init(&s, HS, 3, 8), M4_OK);
+    CHECK_INT_EQ(m4_state_set_link_rates(&s, rates), M4_OK);
+    CHECK_INT_EQ(m4_state_add_flow(&s, A, pa, 2, 1000000, 0), M4_OK);
+    m4_state_set_flow_ideal(&s, A, 1000000);
+    CHECK_INT_EQ(m4_state_component(&s, pa, 2), M4_OK);
+    CHECK_INT_EQ(m4_state_fluid(&s, 0, fair, base), M4_OK);
+    m4_state_path_load(&s, load);
+    CHECK_NEAR(load[0], 0.0, 0);
+    m4_state_free(&s);
+}
+
+M4_TEST_MAIN(M4_TEST(components_by_hand), M4_TEST(path_load_by_hand), M4_TEST(neighbourhoods_by_hand), M4_TEST(gather_scatter_and_dt),
              M4_TEST(fair_shares_and_fluid_by_hand), M4_TEST(capacity_floor_by_hand), M4_TEST(nic_share_floor_by_hand), M4_TEST(random_sequence_against_union_find))

@@ -7,6 +7,7 @@
 #     MODEL_EXTRA_SCENARIOS=n (default 0), MODEL_EXTRA_TOPO, MODEL_DATA_EXTRA
 #                            a third dataset (tried, not shipped: models/README.md)
 #     MODEL_HIDDEN=H, MODEL_GNN=G   model widths (default 48 and 64)
+#     MODEL_PATH_LOAD=1      each flow also sees its path's load (m4sim train --path-load)
 #
 # 1. the training set: 2000 scenarios of 2000 flows on the 32-host fabric
 #    (the paper's), plus 300 of 4000 flows on the 128-host fabric
@@ -41,6 +42,7 @@ SHRINK=${MODEL_SHRINK:-1}
 EMA=${MODEL_EMA:-0.998}                 # stage 4's moving average of the weights, 0 = off
 HIDDEN=${MODEL_HIDDEN:-48}              # flow/link state width H
 GNN=${MODEL_GNN:-64}                    # graph layer width G
+PATH_LOAD=${MODEL_PATH_LOAD:-0}         # 1: each flow also sees its path's load (--path-load)
 SCENARIOS=${MODEL_SCENARIOS:-2000}      # training-set size (32-host fabric)
 SAMPLES1=${MODEL_SAMPLES1:-1200}        # samples per stage-1 epoch
 LARGE=${MODEL_LARGE_SCENARIOS:-300}     # scenarios on a larger fabric, 0 = none
@@ -66,7 +68,7 @@ add_dataset "$DATA" "$SCENARIOS" 2000 fabric:pods=2,racks=4,hosts=4 1
 add_dataset "$DATA_LARGE" "$LARGE" "$LARGE_FLOWS" "$LARGE_TOPO" 3
 add_dataset "$DATA_EXTRA" "$EXTRA" "$EXTRA_FLOWS" "$EXTRA_TOPO" 4
 # shellcheck disable=SC2086  # COMMON is a list of words without spaces inside
-"$M4SIM" train $DATASETS -o "$STAGE1" --hidden "$HIDDEN" --gnn "$GNN" --neighbourhood links --epochs "$EPOCHS" \
+"$M4SIM" train $DATASETS -o "$STAGE1" --hidden "$HIDDEN" --gnn "$GNN" --path-load "$PATH_LOAD" --neighbourhood links --epochs "$EPOCHS" \
     --samples "$SAMPLES1" --lr 0.0003 --loss-weight flow $COMMON
 # shellcheck disable=SC2086
 "$M4SIM" train $DATASETS -o "$STAGE2" --init "$STAGE1" --epochs "$CL_EPOCHS" --lr 0.0001 \

@@ -34,6 +34,9 @@ static const char *const usage =
     "  --hidden H          [48] flow/link state width (paper: 200)\n"
     "  --gnn G             [64] graph layer width (paper: 300)\n"
     "  --mlp M             [100] hidden width of the slowdown MLP\n"
+    "  --path-load 0|1     [0] 1: feed each flow the load of the busiest link on its path\n"
+    "                      (the other flows' max-min rates over its capacity) as well\n"
+    "                      (with --init: as the init model)\n"
     "  --neighbourhood N   [links] what an event updates, kept in MODEL for the backend:\n"
     "                      'links': the flows on the event's links and those links (the\n"
     "                      paper's star); 'flows': those flows and all their links;\n"
@@ -165,6 +168,11 @@ int m4_cmd_train(int argc, char **argv)
                 rc = m4_cli_usage_error("train", "--neighbourhood: '%s' is not links, flows or component", v);
         }
         else if (!strcmp(a, "--mlp")) rc = parse_int(a, v, 1, 1024, &o.dims.mlp_hidden);
+        else if (!strcmp(a, "--path-load")) {
+            int on = 0;
+            rc = parse_int(a, v, 0, 1, &on);
+            o.dims.flow_extra = on ? 3 : 2;
+        }
         else if (!strcmp(a, "--epochs")) rc = parse_int(a, v, 0, 100000, &o.epochs);
         else if (!strcmp(a, "--threads")) rc = parse_int(a, v, 1, 64, &o.threads);
         else if (!strcmp(a, "--batch")) rc = parse_int(a, v, 1, 4096, &o.batch);

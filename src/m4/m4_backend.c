@@ -180,6 +180,12 @@ static int update_component(m4_backend *b, const int32_t *path, int32_t hops)
     if ((err = m4_state_fluid(st, b->now, fair, base))) return err;
     in.flow_fair_share = fair;
     in.flow_base_slowdown = base;
+    if (b->model.dims.flow_extra > 2) {
+        float *load = m4_nn_arena_alloc(&b->arena, (size_t)N);
+        if (!load) return M4_ENOMEM;
+        m4_state_path_load(st, load);
+        in.flow_path_load = load;
+    }
     m4_step_record rec;
     if ((err = m4_step_forward(&rec, &b->model, &in, &b->arena, 0))) return err;
     m4_state_scatter(st, b->now, rec.flow_h_out, rec.link_z_out);

@@ -16,6 +16,7 @@ void m4_model_dims_default(m4_model_dims *d)
     d->mlp_hidden = 100;
     d->head_hidden = 32;
     d->neighbourhood = M4_NEIGHBOURHOOD_LINKS; /* the paper's */
+    d->flow_extra = 2; /* m4sim train --path-load 1: 3 */
 }
 
 int m4_neighbourhood_parse(const char *name)
@@ -98,9 +99,9 @@ static size_t lay_out(m4_model_weights *w, float *base, m4_rng *rng, const m4_mo
     take_gru(&l, &w->time_link, 1, H);
     for (int k = 0; k < M4_MODEL_GNN_LAYERS; k++)
         take_graph(&l, &w->gnn[k], gnn_in(d, k), gnn_outw(d, k));
-    take_gru(&l, &w->rate_flow, H + P + M4_MODEL_FLOW_EXTRA, H);
+    take_gru(&l, &w->rate_flow, H + P + d->flow_extra, H);
     take_gru(&l, &w->rate_link, H, H);
-    take_mlp(&l, &w->slowdown, 1 + P + H + M4_MODEL_FLOW_EXTRA, d->mlp_hidden, 1);
+    take_mlp(&l, &w->slowdown, 1 + P + H + d->flow_extra, d->mlp_hidden, 1);
     /* A zero last layer: the untrained model answers flowSim's slowdown. */
     if (base && rng) {
         memset(w->slowdown.w2, 0, sizeof(float) * (size_t)d->mlp_hidden);
@@ -121,7 +122,8 @@ static int dims_valid(const m4_model_dims *d)
     return d->hidden >= 4 && d->hidden <= 4096 && d->gnn >= 1 && d->gnn <= 4096 &&
            d->mlp_hidden >= 1 && d->mlp_hidden <= 4096 && d->head_hidden >= 1 &&
            d->head_hidden <= 4096 && d->neighbourhood >= M4_NEIGHBOURHOOD_COMPONENT &&
-           d->neighbourhood <= M4_NEIGHBOURHOOD_LINKS;
+           d->neighbourhood <= M4_NEIGHBOURHOOD_LINKS && d->flow_extra >= 2 &&
+           d->flow_extra <= M4_MODEL_FLOW_EXTRA_MAX;
 }
 
 int m4_model_create(m4_model *m, const m4_model_dims *d, uint64_t seed)
@@ -171,9 +173,10 @@ int m4_model_prepare_inference(m4_model *m)
         m4_nn_transpose(t->gnn[k].w_r, m->w.gnn[k].w_r, OC, C);
         t->gnn[k].transposed = 1;
     }
-    transpose_gru(&t->rate_flow, &m->w.rate_flow, H + P + M4_MODEL_FLOW_EXTRA, H);
+    transpose_gru(&t->rate_flow, &m->w.rate_flow, H + P + d->flow_extra, H);
     transpose_gru(&t->rate_link, &m->w.rate_link, H, H);
-    transpose_mlp(&t->slowdown, &m->w.slowdown, 1 + P + H + M4_MODEL_FLOW_EXTRA, d->mlp_hidden, 1);
+    transpose_mlp(&t->slowdown, &m->w.slowdown, 1 + P + H + d->flow_extra, d->mlp_hidden,
+                  1);
     transpose_mlp(&t->remaining, &m->w.remaining, H, d->head_hidden, 1);
     transpose_mlp(&t->queue, &m->w.queue, H, d->head_hidden, 1);
     return M4_OK;
@@ -219,10 +222,11 @@ float m4_model_queue_feature(double queue_bytes)
     return (float)cbrt(queue_bytes > 0 ? queue_bytes / 1000.0 : 0.0);
 }
 
-static void flow_extra(float *x, const m4_step_input *in, const float *base, int i)
+static void flow_extra(float *x, int X, const m4_step_input *in, const float *base, int i)
 {
     x[0] = in->flow_fair_share ? in->flow_fair_share[i] : 1.0f;
     x[1] = log2f(base[i]);
+    if (X > 2) x[2] = in->flow_path_load ? in->flow_path_load[i] : 0.0f;
 }
 
 #define ALLOC(p, n)                                           \
@@ -295,7 +299,7 @@ int m4_step_forward(m4_step_record *rec, const m4_model *m, const m4_step_input 
     const float *gnn_flow = x, *gnn_link = x + (size_t)N * H;
 
     /* 3. rate */
-    const int RX = H + P + M4_MODEL_FLOW_EXTRA;
+    const int RX = H + P + d->flow_extra;
     ALLOC(rec->base, N);
     for (int i = 0; i < N; i++) {
         float b = in->flow_base_slowdown ? in->flow_base_slowdown[i] : 1.0f;
@@ -306,7 +310,7 @@ int m4_step_forward(m4_step_record *rec, const m4_model *m, const m4_step_input 
         float *row = rec->rate_flow_x + (size_t)i * RX;
         memcpy(row, gnn_flow + (size_t)i * H, sizeof(float) * H);
         memcpy(row + H, rec->config, sizeof(float) * P);
-        flow_extra(row + H + P, in, rec->base, i);
+        flow_extra(row + H + P, d->flow_extra, in, rec->base, i);
     }
     ALLOC(rec->rate_flow_cache, N * 4 * H);
     ALLOC(rec->rate_link_cache, L * 4 * H);
@@ -320,7 +324,7 @@ int m4_step_forward(m4_step_record *rec, const m4_model *m, const m4_step_input 
         w->rate_link.b_ih, w->rate_link.b_hh, L, H, H);
 
     /* 4. outputs */
-    const int SX = 1 + P + H + M4_MODEL_FLOW_EXTRA;
+    const int SX = 1 + P + H + d->flow_extra;
     ALLOC(rec->slowdown_x, N * SX);
     ALLOC(rec->slowdown_hidden, N * d->mlp_hidden);
     ALLOC(rec->slowdown, N);
@@ -329,7 +333,7 @@ int m4_step_forward(m4_step_record *rec, const m4_model *m, const m4_step_input 
         row[0] = in->flow_path_length[i];
         memcpy(row + 1, rec->config, sizeof(float) * P);
         memcpy(row + 1 + P, rec->flow_h_out + (size_t)i * H, sizeof(float) * H);
-        flow_extra(row + 1 + P + H, in, rec->base, i);
+        flow_extra(row + 1 + P + H, d->flow_extra, in, rec->base, i);
     }
     mlp2(rec->slowdown, rec->slowdown_hidden, rec->slowdown_x, w->slowdown.w1,
          w->slowdown.b1, w->slowdown.w2, w->slowdown.b2, N, SX, d->mlp_hidden, 1);
@@ -362,8 +366,8 @@ int m4_step_backward(float *d_flow_h_in, float *d_link_z_in, const m4_model_weig
 {
     const m4_model_dims *d = &m->dims;
     const m4_model_weights *w = &m->w;
-    const int H = d->hidden, P = M4_MODEL_CONFIG, SX = 1 + P + H + M4_MODEL_FLOW_EXTRA,
-              RX = H + P + M4_MODEL_FLOW_EXTRA;
+    const int H = d->hidden, P = M4_MODEL_CONFIG, SX = 1 + P + H + d->flow_extra,
+              RX = H + P + d->flow_extra;
     const int N = rec->N, L = rec->L, E = rec->E, R = N + L;
     m4_nn_arena_reset(scratch);
 

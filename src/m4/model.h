@@ -18,7 +18,10 @@
  * it now. The MLP predicts a relative correction of base, so an untrained
  * model starts at flowSim's answer and training only has to learn what
  * flowSim misses (queueing, CC dynamics) instead of rediscovering max-min
- * sharing from scratch. *
+ * sharing from scratch. Models with flow_extra 3 also see each flow's path
+ * load (m4_state_path_load), the other flows' max-min load on the busiest
+ * link of its path: what a small flow's packets queue behind, which the
+ * max-min view, serving it at its share at once, does not show.
  * All parameters live in one allocation (m4_model.params); m4_model_weights
  * is a struct of pointers into it, and the same layout over a gradient buffer
  * gives the gradients. */
@@ -34,8 +37,10 @@
 
 #define M4_MODEL_CONFIG M4_CONFIG_FEATURES /* P */
 #define M4_MODEL_GNN_LAYERS 3
-#define M4_MODEL_VERSION 4 /* 4: the neighbourhood; version 3 files read as COMPONENT */
-#define M4_MODEL_FLOW_EXTRA 2 /* x: fair, log2(base) */
+/* 5: the flow features x in the file (version 4 files read as 2 of them,
+ * version 3 files as COMPONENT too) */
+#define M4_MODEL_VERSION 5
+#define M4_MODEL_FLOW_EXTRA_MAX 3 /* x: fair, log2(base)[, path load] */
 
 /* Which flows and links an event updates (the model file says which its
  * weights were trained with; trainer and backend must agree):
@@ -64,6 +69,8 @@ typedef struct m4_model_dims {
     int head_hidden; /* hidden width of the remaining-size and queue heads */
     int neighbourhood; /* m4_neighbourhood: which flows and links an event updates,
                           part of what the weights were trained for */
+    int flow_extra;    /* fluid-view features per flow, X: 2 = fair, log2(base);
+                          3 = those and the path load (m4_state_path_load) */
 } m4_model_dims;
 
 typedef struct m4_gru_weights {
@@ -140,6 +147,8 @@ typedef struct m4_step_input {
     const float *config;       /* (P) m4_config_features */
     const int *pair_flow;      /* (E) flow row of each incidence */
     const int *pair_link;      /* (E) link row (0..L-1) */
+    const float *flow_path_load; /* (N) m4_state_path_load, in [0, 1] (NULL: 0; read
+                                    when flow_extra is 3) */
 } m4_step_input;
 
 /* What the forward pass keeps (all in the arena) for the backward pass. */
@@ -151,10 +160,10 @@ typedef struct m4_step_record {
     float *x0;                           /* (N+L,H) temporal outputs, flows then links */
     float *gnn_cache[M4_MODEL_GNN_LAYERS], *gnn_out[M4_MODEL_GNN_LAYERS];
     float *base;                         /* (N) */
-    float *rate_flow_x;                  /* (N,H+P+2) */
+    float *rate_flow_x;                  /* (N,H+P+X) */
     float *rate_flow_cache, *rate_link_cache;
     float *flow_h_out, *link_z_out;      /* (N,H), (L,H) new states */
-    float *slowdown_x, *slowdown_hidden, *slowdown; /* (N,1+P+H+2), (N,100), (N) */
+    float *slowdown_x, *slowdown_hidden, *slowdown; /* (N,1+P+H+X), (N,100), (N) */
     float *remaining_hidden, *remaining; /* (N,Hh), (N) */
     float *queue_hidden, *queue;         /* (L,Hh), (L) */
 } m4_step_record;

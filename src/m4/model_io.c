@@ -1,7 +1,9 @@
 /* m4 model files: the nn model-file container (magic, version, dimensions,
  * checksum) with kind "m4", dims [hidden, gnn, mlp_hidden, head_hidden,
- * neighbourhood] and the parameters in m4_model's layout. Version 3 files
- * (four dims) predate the neighbourhood and were trained on components. */
+ * neighbourhood, flow_extra] and the parameters in m4_model's layout.
+ * Version 4 files (five dims) predate the path load and have two flow
+ * features; version 3 files (four) also predate the neighbourhood and were
+ * trained on components. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,8 @@
 #include "nn/modelfile.h"
 
 #define M4_MODEL_KIND "m4"
-#define M4_MODEL_NUM_DIMS 5
+#define M4_MODEL_NUM_DIMS 6
+#define M4_MODEL_V4_NUM_DIMS 5
 #define M4_MODEL_V3_NUM_DIMS 4
 
 int m4_model_save(const m4_model *m, const char *path)
@@ -24,7 +27,7 @@ int m4_model_save(const m4_model *m, const char *path)
     f.num_dims = M4_MODEL_NUM_DIMS;
     f.dims[0] = m->dims.hidden, f.dims[1] = m->dims.gnn;
     f.dims[2] = m->dims.mlp_hidden, f.dims[3] = m->dims.head_hidden;
-    f.dims[4] = m->dims.neighbourhood;
+    f.dims[4] = m->dims.neighbourhood, f.dims[5] = m->dims.flow_extra;
     f.num_weights = m->num_params;
     f.weights = m->params;
     return m4_nn_model_file_write(path, &f);
@@ -41,14 +44,15 @@ int m4_model_load(m4_model *m, const char *path)
         goto done;
     }
     const int v3 = f.version == 3 && f.num_dims == M4_MODEL_V3_NUM_DIMS;
-    if (!v3 && (f.version != M4_MODEL_VERSION || f.num_dims != M4_MODEL_NUM_DIMS)) {
+    const int v4 = f.version == 4 && f.num_dims == M4_MODEL_V4_NUM_DIMS;
+    if (!v3 && !v4 && (f.version != M4_MODEL_VERSION || f.num_dims != M4_MODEL_NUM_DIMS)) {
         err = m4_error_set(M4_EFORMAT,
                            "%s: m4 model version %u with %d dims, this build reads versions 3-%d",
                            path, f.version, f.num_dims, M4_MODEL_VERSION);
         goto done;
     }
     m4_model_dims d = {f.dims[0], f.dims[1], f.dims[2], f.dims[3],
-                       v3 ? M4_NEIGHBOURHOOD_COMPONENT : f.dims[4]};
+                       v3 ? M4_NEIGHBOURHOOD_COMPONENT : f.dims[4], v3 || v4 ? 2 : f.dims[5]};
     if ((err = m4_model_create(m, &d, 0))) {
         err = m4_error_set(M4_EFORMAT, "%s: bad model dimensions (%s)", path, m4_last_error());
         goto done;

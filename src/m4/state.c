@@ -58,9 +58,10 @@ int m4_state_init(m4_state *s, int H, int32_t num_links, int32_t flow_capacity)
     s->link_backlog_bits = calloc(L, sizeof(double));
     s->link_backlog_ns = calloc(L, sizeof(int64_t));
     s->fair_capacity = calloc(L, sizeof(double));
+    s->link_rate_sum = calloc(L, sizeof(double));
     s->fair_unfrozen = calloc(L, sizeof(int32_t));
     s->fair_link_offset = calloc(L + 1, sizeof(int32_t));
-    if (!s->link_bps || !s->link_demand_bps || !s->link_backlog_bits ||
+    if (!s->link_bps || !s->link_demand_bps || !s->link_backlog_bits || !s->link_rate_sum ||
         !s->link_backlog_ns || !s->fair_capacity || !s->fair_unfrozen || !s->fair_link_offset ||
         !s->link_z || !s->link_last_ns || !s->link_mark || !s->link_flows || !s->comp_links ||
         !s->comp_link_row) {
@@ -88,7 +89,7 @@ void m4_state_free(m4_state *s)
     free(s->comp_flows), free(s->comp_links), free(s->comp_link_row);
     free(s->pair_flow), free(s->pair_link);
     free(s->link_bps), free(s->link_demand_bps);
-    free(s->link_backlog_bits), free(s->link_backlog_ns), free(s->fair_capacity), free(s->fair_unfrozen), free(s->fair_link_offset);
+    free(s->link_backlog_bits), free(s->link_backlog_ns), free(s->fair_capacity), free(s->link_rate_sum), free(s->fair_unfrozen), free(s->fair_link_offset);
     free(s->fair_link_pairs), free(s->fair_frozen), free(s->floor_scratch);
     free(s->floor_taken);
     memset(s, 0, sizeof *s);
@@ -412,6 +413,30 @@ int m4_state_fair_share(m4_state *s, float *out)
         }
     }
     return M4_OK;
+}
+
+void m4_state_path_load(m4_state *s, float *out)
+{
+    /* Every link of the component's flows is one of its links: sum each
+     * once over all its active flows (those outside the component at the
+     * rates they were last given). */
+    for (int32_t r = 0; r < s->comp_num_links; r++) {
+        const int32_t link = s->comp_links[r];
+        const m4_link_flows *lf = &s->link_flows[link];
+        double sum = 0;
+        for (int32_t k = 0; k < lf->count; k++) sum += s->flow_fluid_bps[lf->slots[k]];
+        s->link_rate_sum[link] = sum;
+    }
+    for (int32_t row = 0; row < s->comp_num_flows; row++) {
+        const int32_t f = s->comp_flows[row];
+        const int32_t *path = s->flow_path + (size_t)f * M4_MAX_HOPS;
+        double busiest = 0;
+        for (int32_t i = 0; i < s->flow_num_hops[f]; i++) {
+            double load = (s->link_rate_sum[path[i]] - s->flow_fluid_bps[f]) / s->link_bps[path[i]];
+            if (load > busiest) busiest = load;
+        }
+        out[row] = (float)(busiest < 1.0 ? busiest : 1.0);
+    }
 }
 
 typedef struct end_row {

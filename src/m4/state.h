@@ -69,6 +69,7 @@ typedef struct m4_state {
     int couple_only;
     m4_neighbourhood neighbourhood;
     double *fair_capacity;         /* [num_links] scratch of m4_state_fair_share */
+    double *link_rate_sum;         /* [num_links] scratch of m4_state_path_load */
     int32_t *fair_unfrozen;
     int32_t *fair_link_offset;     /* [num_links + 1] CSR of pairs by link row */
     int32_t *fair_link_pairs;
@@ -119,6 +120,14 @@ void m4_state_set_flow_progress(m4_state *s, int32_t slot, int64_t start_ns, int
  * predict now; the end of transmission is now + bits left / rate, or the
  * moment the bits ran out, which stays fixed (as flowSim's would). */
 int m4_state_fluid(m4_state *s, int64_t now_ns, float *fair, float *base);
+
+/* After m4_state_fluid: per component flow row, out (N) = the busiest link
+ * on its path by the other flows' current max-min rates, sum over the
+ * link's other active flows of their rates / the link's capacity, in
+ * [0, 1]. A small flow's queueing grows with the load its packets meet on
+ * the way (an M/D/1 port waits rho / 2(1 - rho) packet times), which
+ * max-min rates, by giving the small flow its share at once, leave out. */
+void m4_state_path_load(m4_state *s, float *out);
 
 /* Link capacity as a floor under predicted completions, after m4_state_fluid
  * at now. On a link whose flows are all in the component, fill the end slots

@@ -351,6 +351,12 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, sampl
     if ((err = m4_state_fluid(st, t, fair, base))) return err;
     in.flow_fair_share = fair;
     in.flow_base_slowdown = base;
+    if (w->m->dims.flow_extra > 2) {
+        float *load;
+        ARENA_FLOATS(arena, load, N);
+        m4_state_path_load(st, load);
+        in.flow_path_load = load;
+    }
     m4_step_record local, *step = rec ? &rec->step : &local;
     if ((err = m4_step_forward(step, w->m, &in, arena, with_heads))) return err;
     m4_state_scatter(st, t, step->flow_h_out, step->link_z_out);
