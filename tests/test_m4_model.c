@@ -515,9 +515,17 @@ static void save_load_round_trip_and_bad_files(void)
     CHECK_INT_EQ(b.dims.flow_extra, 3);
     CHECK(b.num_params == a.num_params && memcmp(a.params, b.params, sizeof(float) * a.num_params) == 0);
     m4_model_free(&a), m4_model_free(&b);
+    m4_nn_model_file hdr;
+    CHECK_INT_EQ(m4_nn_model_file_read(&hdr, path), M4_OK);
+    CHECK(hdr.version == 5 && hdr.num_dims == 6);
+    m4_nn_model_file_free(&hdr);
+    /* Without it, the version 4 file (five dims) that older builds read. */
     d.flow_extra = 2;
     CHECK_INT_EQ(m4_model_create(&a, &d, 42), M4_OK);
     CHECK_INT_EQ(m4_model_save(&a, path), M4_OK);
+    CHECK_INT_EQ(m4_nn_model_file_read(&hdr, path), M4_OK);
+    CHECK(hdr.version == 4 && hdr.num_dims == 5);
+    m4_nn_model_file_free(&hdr);
     CHECK_INT_EQ(m4_model_load(&b, path), M4_OK);
     CHECK(b.dims.hidden == H && b.dims.gnn == G && b.dims.mlp_hidden == MH &&
           b.dims.head_hidden == HH && b.dims.neighbourhood == M4_NEIGHBOURHOOD_FLOWS &&

@@ -1,9 +1,9 @@
 /* m4 model files: the nn model-file container (magic, version, dimensions,
  * checksum) with kind "m4", dims [hidden, gnn, mlp_hidden, head_hidden,
  * neighbourhood, flow_extra] and the parameters in m4_model's layout.
- * Version 4 files (five dims) predate the path load and have two flow
- * features; version 3 files (four) also predate the neighbourhood and were
- * trained on components. */
+ * Version 4 files (five dims) have two flow features (written for models
+ * without the path load); version 3 files (four) also predate the
+ * neighbourhood and were trained on components. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +23,16 @@ int m4_model_save(const m4_model *m, const char *path)
     m4_nn_model_file f;
     memset(&f, 0, sizeof f);
     snprintf(f.kind, sizeof f.kind, "%s", M4_MODEL_KIND);
-    f.version = M4_MODEL_VERSION;
-    f.num_dims = M4_MODEL_NUM_DIMS;
+    /* The oldest version that holds the model: one without the path load
+     * is a version 4 file, which builds before version 5 read too (and the
+     * shipped model stays the file `make model` writes). */
+    const int v4 = m->dims.flow_extra == 2;
+    f.version = v4 ? 4 : M4_MODEL_VERSION;
+    f.num_dims = v4 ? M4_MODEL_V4_NUM_DIMS : M4_MODEL_NUM_DIMS;
     f.dims[0] = m->dims.hidden, f.dims[1] = m->dims.gnn;
     f.dims[2] = m->dims.mlp_hidden, f.dims[3] = m->dims.head_hidden;
-    f.dims[4] = m->dims.neighbourhood, f.dims[5] = m->dims.flow_extra;
+    f.dims[4] = m->dims.neighbourhood;
+    if (!v4) f.dims[5] = m->dims.flow_extra;
     f.num_weights = m->num_params;
     f.weights = m->params;
     return m4_nn_model_file_write(path, &f);
