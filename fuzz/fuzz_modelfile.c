@@ -4,7 +4,8 @@
  * fuzzer also reaches the accepted path (it could not guess checksums). An
  * accepted file must have its counts in range and survive a write and re-read
  * bit for bit; the m4 model reader then takes it or refuses it cleanly
- * (kind, version 3 or 4, dimensions, neighbourhood, weight count). */
+ * (kind, version 3-5, dimensions, neighbourhood, flow features, weight
+ * count), and a model it takes gets its transposed copy (the backend's). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,13 @@ static void check_one(const uint8_t *data, size_t size)
             m4_model model;
             if (m4_model_load(&model, path) == 0) {
                 if (model.num_params != m.num_weights || model.dims.neighbourhood < M4_NEIGHBOURHOOD_COMPONENT ||
-                    model.dims.neighbourhood > M4_NEIGHBOURHOOD_LINKS)
+                    model.dims.neighbourhood > M4_NEIGHBOURHOOD_LINKS || model.dims.flow_extra < 2 ||
+                    model.dims.flow_extra > M4_MODEL_FLOW_EXTRA_MAX)
+                    __builtin_trap();
+                /* The backend's transposed copy stays inside its allocation
+                 * whatever the (accepted) dimensions. */
+                if (m4_model_prepare_inference(&model) == 0 &&
+                    model.w_t.queue.b2 != model.params_t + model.num_params - 1)
                     __builtin_trap();
                 m4_model_free(&model);
             }
