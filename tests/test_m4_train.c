@@ -377,12 +377,19 @@ static int check_whole_sequence_draw(uint64_t seed, int last_draw)
     return 0;
 }
 
-static void whole_sequence_gradient_matches_finite_differences(void)
+/* The scenario, then up to three draws of the check under the given
+ * slowdown-loss weighting (left set for the caller's further checks). */
+static void gradient_draws(uint64_t seed, int weighting)
 {
-    uint64_t seed = m4t_seed();
     build_scenario();
+    loss_weight = weighting;
     for (int draw = 0; draw < 3; draw++)
         if (!check_whole_sequence_draw(seed + 104729 * (uint64_t)draw, draw == 2)) break;
+}
+
+static void whole_sequence_gradient_matches_finite_differences(void)
+{
+    gradient_draws(m4t_seed(), M4_LOSS_WEIGHT_EVENT);
 }
 
 /* The flow-weighted slowdown loss: its gradient against finite differences
@@ -390,11 +397,7 @@ static void whole_sequence_gradient_matches_finite_differences(void)
  * once, so the loss is the event-weighted one. */
 static void flow_weighted_loss_matches_its_gradient(void)
 {
-    uint64_t seed = m4t_seed();
-    build_scenario();
-    loss_weight = M4_LOSS_WEIGHT_FLOW;
-    for (int draw = 0; draw < 3; draw++)
-        if (!check_whole_sequence_draw(seed + 7 + 104729 * (uint64_t)draw, draw == 2)) break;
+    gradient_draws(m4t_seed() + 7, M4_LOSS_WEIGHT_FLOW);
     m4_sample_loss by_flow = {0}, by_event = {0};
     CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, 1, NULL, &by_flow), M4_OK);
     m4_trainer_worker_set_loss_weight(worker, M4_LOSS_WEIGHT_EVENT);
@@ -421,11 +424,7 @@ static void flow_weighted_loss_matches_its_gradient(void)
  * of the five flows counts once, and not as its mean (flow weighting). */
 static void last_weighted_loss_matches_its_gradient(void)
 {
-    uint64_t seed = m4t_seed();
-    build_scenario();
-    loss_weight = M4_LOSS_WEIGHT_LAST;
-    for (int draw = 0; draw < 3; draw++)
-        if (!check_whole_sequence_draw(seed + 11 + 104729 * (uint64_t)draw, draw == 2)) break;
+    gradient_draws(m4t_seed() + 11, M4_LOSS_WEIGHT_LAST);
     m4_sample_loss by_last = {0}, by_event = {0}, whole_last = {0}, whole_flow = {0};
     m4_trainer_worker_set_loss_weight(worker, M4_LOSS_WEIGHT_LAST);
     CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, 1, NULL, &by_last), M4_OK);
