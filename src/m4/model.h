@@ -37,8 +37,9 @@
 
 #define M4_MODEL_CONFIG M4_CONFIG_FEATURES /* P */
 #define M4_MODEL_GNN_LAYERS 3
-/* 5: the flow features x in the file (version 4 files read as 2 of them,
- * version 3 files as COMPONENT too) */
+/* 5: the flow features x in the file, written only for models with the path
+ * load (m4_model_save writes the others as version 4; version 4 files read
+ * as 2 features, version 3 files as COMPONENT too) */
 #define M4_MODEL_VERSION 5
 #define M4_MODEL_FLOW_EXTRA_MAX 3 /* x: fair, log2(base)[, path load] */
 
