@@ -365,6 +365,12 @@ static void bad_application_files_exit_2_naming_the_line(void)
     m4t_write_text("ok.txt", "flow a 0 1 100\n");
     CHECK_INT_EQ(run_cli("ok.txt --scenario star --backend warp"), 2);
     CHECK_INT_EQ(run_cli("ok.txt --scenario star --max-inflight 0"), 2);
+    CHECK_INT_EQ(run_cli("ok.txt --scenario star --threads 2000"), 2);
+    CHECK(strstr(m4t_read_text("err.txt"), "--threads must be an integer in 1..1024") != NULL);
+    CHECK_INT_EQ(run_cli("ok.txt --scenario star --model m.m4"), 2);
+    CHECK(strstr(m4t_read_text("err.txt"), "--model is for the m4 backend") != NULL);
+    CHECK_INT_EQ(run_cli("ok.txt --scenario"), 2);
+    CHECK(strstr(m4t_read_text("err.txt"), "--scenario needs a value") != NULL);
     CHECK_INT_EQ(run_cli("ok.txt --scenario star --bin 5"), 2);
     CHECK_INT_EQ(run_cli("ok.txt"), 2);
     CHECK_INT_EQ(run_cli("missing.txt --scenario star"), 2);

@@ -88,6 +88,10 @@ static void bad_input_leaves_no_output(void)
     CHECK_INT_EQ(run_cli("sc --bogus"), 2);
     CHECK_INT_EQ(run_cli(""), 2);
     CHECK_INT_EQ(run_cli("sc --model m.bin --backend flow"), 2);
+    CHECK_INT_EQ(run_cli("sc --max-inflight -3"), 2);
+    CHECK(strstr(m4t_read_text("err.txt"), "--max-inflight must be a positive integer") != NULL);
+    CHECK_INT_EQ(run_cli("sc -o"), 2);
+    CHECK(strstr(m4t_read_text("err.txt"), "-o needs a value") != NULL);
 }
 
 static void packet_and_m4_backends_run(void)

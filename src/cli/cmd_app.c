@@ -84,19 +84,23 @@ static int write_ring(const char *hosts_text, const char *size_text, const char 
 
 int m4_cmd_app(int argc, char **argv)
 {
-    const char *file = NULL, *dir = NULL, *backend_name = "flow", *model = NULL, *outdir_arg = NULL;
+    const char *file = NULL, *dir = NULL;
     const char *ring = NULL, *size_text = NULL, *think_text = NULL, *bin_text = NULL;
-    int64_t max_inflight = 0, threads = 1;
-    int quiet = 0;
-    static const char *const with_value[] = {"--scenario", "--backend", "--model", "-o",
-                                             "--threads", "--max-inflight", "--bin",
-                                             "--ring-allreduce", "--size", "--think"};
+    m4_cli_sim_args args;
+    m4_cli_sim_args_init(&args);
+    static const char *const with_value[] = {"--scenario", "--bin", "--ring-allreduce", "--size",
+                                             "--think"};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (m4_cli_is_help(arg)) {
             fputs(usage, stdout);
             return 0;
         }
+        int taken = m4_cli_sim_arg("app", argc, argv, &i, &args);
+        if (taken == 2)
+            return 2;
+        if (taken)
+            continue;
         int needs_value = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             needs_value |= strcmp(arg, with_value[k]) == 0;
@@ -104,20 +108,6 @@ int m4_cmd_app(int argc, char **argv)
             return m4_cli_usage_error("app", "%s needs a value", arg);
         if (strcmp(arg, "--scenario") == 0) {
             dir = argv[++i];
-        } else if (strcmp(arg, "--backend") == 0) {
-            backend_name = argv[++i];
-        } else if (strcmp(arg, "--model") == 0) {
-            model = argv[++i];
-        } else if (strcmp(arg, "-o") == 0) {
-            outdir_arg = argv[++i];
-        } else if (strcmp(arg, "--threads") == 0) {
-            if (m4_cli_parse_int(argv[++i], 1, 1024, &threads))
-                return m4_cli_usage_error("app", "--threads must be an integer in 1..1024, not '%s'",
-                                          argv[i]);
-        } else if (strcmp(arg, "--max-inflight") == 0) {
-            if (m4_cli_parse_int(argv[++i], 1, INT32_MAX, &max_inflight))
-                return m4_cli_usage_error("app", "--max-inflight must be a positive integer, not "
-                                          "'%s'", argv[i]);
         } else if (strcmp(arg, "--bin") == 0) {
             bin_text = argv[++i];
         } else if (strcmp(arg, "--ring-allreduce") == 0) {
@@ -126,8 +116,6 @@ int m4_cmd_app(int argc, char **argv)
             size_text = argv[++i];
         } else if (strcmp(arg, "--think") == 0) {
             think_text = argv[++i];
-        } else if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) {
-            quiet = 1;
         } else if (arg[0] == '-' && arg[1] != '\0') {
             return m4_cli_usage_error("app", "unknown option '%s'", arg);
         } else if (!file) {
@@ -136,6 +124,7 @@ int m4_cmd_app(int argc, char **argv)
             return m4_cli_usage_error("app", "unexpected argument '%s'", arg);
         }
     }
+    const char *backend_name = args.backend_name, *model = args.model, *outdir_arg = args.outdir;
     if (ring) {
         if (file || dir)
             return m4_cli_usage_error("app", "--ring-allreduce writes a file and runs nothing");
@@ -148,11 +137,8 @@ int m4_cmd_app(int argc, char **argv)
     if (!dir)
         return m4_cli_usage_error("app", "needs --scenario DIR (topology and config)");
     m4_backend_kind kind;
-    if (m4_backend_from_name(backend_name, &kind))
-        return m4_cli_usage_error("app", "unknown backend '%s' (flow, packet or m4)",
-                                  backend_name);
-    if (model && kind != M4_BACKEND_M4)
-        return m4_cli_usage_error("app", "--model is for the m4 backend");
+    if (m4_cli_sim_args_check("app", &args, &kind))
+        return 2;
     int64_t bin_ns = 0;
     if (bin_text && (m4_parse_delay_ns(bin_text, &bin_ns) || bin_ns <= 0))
         return m4_cli_usage_error("app", "--bin must be a positive time with ns, us, ms or s, "
@@ -187,10 +173,10 @@ int m4_cmd_app(int argc, char **argv)
         status = m4_cli_fail("app", err);
         goto done;
     }
-    m4_sim_options options = {.backend = kind, .model_path = model, .threads = (int)threads,
-                              .max_inflight = (int32_t)max_inflight};
-    m4_backend_params params = {.model_path = model, .threads = (int)threads,
-                                .log = quiet ? NULL : stderr};
+    m4_sim_options options = {.backend = kind, .model_path = model, .threads = args.threads,
+                              .max_inflight = args.max_inflight};
+    m4_backend_params params = {.model_path = model, .threads = args.threads,
+                                .log = args.quiet ? NULL : stderr};
     double started = m4_now_seconds();
     err = m4_app__run_ex(app, scenario, &options, &params);
     double wall_s = m4_now_seconds() - started;
@@ -206,7 +192,7 @@ int m4_cmd_app(int argc, char **argv)
         status = m4_cli_fail("app", err);
         goto done;
     }
-    if (!quiet) {
+    if (!args.quiet) {
         int64_t completion = m4_app_completion_ns(app), bytes = 0;
         for (int64_t i = 0; i < m4_app_num_flows(app); i++)
             bytes += m4_app_flow_at(app, i)->size_bytes;

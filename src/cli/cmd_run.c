@@ -41,40 +41,23 @@ static const char *const usage =
 
 int m4_cmd_run(int argc, char **argv)
 {
-    const char *dir = NULL, *backend_name = "flow", *model = NULL, *outdir_arg = NULL;
-    int trace = 0, threads = 1, quiet = 0;
-    int64_t max_inflight = 0;
+    const char *dir = NULL;
+    int trace = 0;
+    m4_cli_sim_args args;
+    m4_cli_sim_args_init(&args);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (m4_cli_is_help(arg)) {
             fputs(usage, stdout);
             return 0;
         }
-        int needs_value = strcmp(arg, "--backend") == 0 || strcmp(arg, "--model") == 0 ||
-                          strcmp(arg, "-o") == 0 || strcmp(arg, "--threads") == 0 ||
-                          strcmp(arg, "--max-inflight") == 0;
-        if (needs_value && i + 1 >= argc)
-            return m4_cli_usage_error("run", "%s needs a value", arg);
-        if (strcmp(arg, "--backend") == 0) {
-            backend_name = argv[++i];
-        } else if (strcmp(arg, "--model") == 0) {
-            model = argv[++i];
-        } else if (strcmp(arg, "-o") == 0) {
-            outdir_arg = argv[++i];
-        } else if (strcmp(arg, "--threads") == 0) {
-            int64_t value = 0;
-            if (m4_cli_parse_int(argv[++i], 1, 1024, &value))
-                return m4_cli_usage_error("run", "--threads must be an integer in 1..1024, not '%s'",
-                                          argv[i]);
-            threads = (int)value;
-        } else if (strcmp(arg, "--max-inflight") == 0) {
-            if (m4_cli_parse_int(argv[++i], 1, INT32_MAX, &max_inflight))
-                return m4_cli_usage_error("run", "--max-inflight must be a positive integer, not "
-                                          "'%s'", argv[i]);
+        int taken = m4_cli_sim_arg("run", argc, argv, &i, &args);
+        if (taken == 2)
+            return 2;
+        if (taken) {
+            continue;
         } else if (strcmp(arg, "--trace") == 0) {
             trace = 1;
-        } else if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) {
-            quiet = 1;
         } else if (arg[0] == '-' && arg[1] != '\0') {
             return m4_cli_usage_error("run", "unknown option '%s'", arg);
         } else if (!dir) {
@@ -86,13 +69,13 @@ int m4_cmd_run(int argc, char **argv)
     if (!dir)
         return m4_cli_usage_error("run", "needs a scenario directory");
     m4_backend_kind kind;
-    if (m4_backend_from_name(backend_name, &kind))
-        return m4_cli_usage_error("run", "unknown backend '%s' (flow, packet or m4)",
-                                  backend_name);
-    if (model && kind != M4_BACKEND_M4)
-        return m4_cli_usage_error("run", "--model is for the m4 backend");
+    if (m4_cli_sim_args_check("run", &args, &kind))
+        return 2;
     if (trace && kind != M4_BACKEND_PACKET)
         return m4_cli_usage_error("run", "--trace is for the packet backend");
+    const char *backend_name = args.backend_name, *model = args.model, *outdir_arg = args.outdir;
+    const int threads = args.threads, quiet = args.quiet;
+    const int32_t max_inflight = args.max_inflight;
 
     m4_scenario *scenario = NULL;
     m4_sim *sim = NULL;
@@ -116,7 +99,7 @@ int m4_cmd_run(int argc, char **argv)
         goto done;
     }
     m4_sim_options options = {.backend = kind, .model_path = model, .threads = threads,
-                              .max_inflight = (int32_t)max_inflight};
+                              .max_inflight = max_inflight};
     m4_backend_params params = {.model_path = model, .trace_dir = trace_dir, .threads = threads,
                                 .log = quiet ? NULL : stderr};
     err = m4_sim_create_ex(&sim, scenario, &options, &params);
