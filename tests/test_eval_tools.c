@@ -114,6 +114,43 @@ static void floor_columns_match_the_files(void)
     CHECK(strstr(table, "noise floor, pooled") != NULL);
 }
 
+/* The by-size lines split the pooled flows: their counts add up to OVERALL's
+ * and their means, weighted by count, give OVERALL's means (each printed to
+ * 4 decimals, so within 1e-4). */
+static void size_buckets_add_up_to_the_pooled_errors(void)
+{
+    const char *table = m4t_read_text("ev/table.txt");
+    const char *row = table ? strstr(table, "\nOVERALL(pooled,") : NULL;
+    CHECK(row != NULL);
+    if (!row) return;
+    char name[64], m4_text[32];
+    int flows = 0;
+    double flow_mean, flow_p90;
+    CHECK_INT_EQ(sscanf(row + 1, "%63s %d %lf %lf %31s", name, &flows, &flow_mean, &flow_p90,
+                        m4_text), 5);
+    const char *head = strstr(table, "\nsize_bucket ");
+    CHECK(head != NULL);
+    if (!head) return;
+    const char *line = strchr(head + 1, '\n');
+    int buckets = 0, total = 0;
+    double flow_sum = 0, m4_sum = 0;
+    while (line) {
+        char bucket[32], m4_mean[32];
+        int n = 0;
+        double f = 0;
+        if (sscanf(line + 1, "%31s %d %lf %31s", bucket, &n, &f, m4_mean) != 4 ||
+            strchr("0123456789", bucket[0]) == NULL)
+            break;
+        buckets++, total += n, flow_sum += n * f, m4_sum += n * atof(m4_mean);
+        line = strchr(line + 1, '\n');
+    }
+    CHECK(buckets >= 2); /* the eval's workloads have small and large flows */
+    CHECK_INT_EQ(total, flows);
+    if (total <= 0) return;
+    CHECK_NEAR(flow_sum / total, flow_mean, 1e-4);
+    if (strcmp(m4_text, "n/a") != 0) CHECK_NEAR(m4_sum / total, atof(m4_text), 1e-4);
+}
+
 static void rerun_keeps_packet_flow_and_floor(void)
 {
     CHECK_INT_EQ(run_eval(), 0);
@@ -127,8 +164,9 @@ int main(void)
     setup();
     static const m4t_case cases[] = {M4_TEST(floor_input_only_shifts_starts),
                                      M4_TEST(floor_columns_match_the_files),
+                                     M4_TEST(size_buckets_add_up_to_the_pooled_errors),
                                      M4_TEST(rerun_keeps_packet_flow_and_floor)};
-    int rc = m4t_run_cases(__FILE__, cases, 3);
+    int rc = m4t_run_cases(__FILE__, cases, 4);
     m4t_scratch_remove();
     return rc;
 }

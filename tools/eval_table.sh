@@ -15,8 +15,10 @@
 # slowdown = max(1, fct_ns / ideal_fct_ns), percentiles nearest-rank (as
 # m4sim compare). floor: the same error of packet run on the scenario with
 # every start 1-50 ns later (tools/eval_one.sh) against packet, the ground
-# truth's own spread under a perturbation no flow-level input can see. Plots: OUT/err_cdf.png (pooled per-flow error CDF of flow and
-# m4), OUT/slowdown_by_size.png (median and p90 slowdown per size bucket of
+# truth's own spread under a perturbation no flow-level input can see. Then the
+# pooled mean errors by flow size (flow, m4, floor and their ratios). Plots:
+# OUT/err_cdf.png (pooled per-flow error CDF of flow and m4),
+# OUT/slowdown_by_size.png (median and p90 slowdown per size bucket of
 # packet, flow, m4, pooled). n/a: a backend that did not run.
 set -u
 M4SIM=${1:?usage: eval_table.sh M4SIM OUT}
@@ -134,6 +136,25 @@ if [ "$ncomp" -gt 0 ]; then
         [ "$o_jm" = n/a ] ||
             echo "noise floor, pooled (packet with starts 1-50 ns later against packet): mean $o_jm," \
                  "p90 $o_jp; at the floor the ratios would be $(r "$o_jm" "$o_fm") and $(r "$o_jp" "$o_fp")"
+        # the pooled mean errors by flow size (the buckets of m4sim compare)
+        floor_file=
+        [ "$o_jm" = n/a ] || floor_file="$P/err_floor.txt"
+        printf '%-14s %8s %9s %9s %9s %8s %10s\n' size_bucket flows flow_mean m4_mean floor_mean \
+            m4/flow floor/flow
+        for bk in "0-10KB 0 10000" "10KB-100KB 10000 100000" "100KB-1MB 100000 1000000" \
+                  "1MB+ 1000000 -1"; do
+            set -- $bk
+            # shellcheck disable=SC2086  # floor_file is empty or one path without spaces
+            awk -v name="$1" -v lo="$2" -v hi="$3" 'FNR == 1 { k++ }
+                $1 >= lo && (hi < 0 || $1 < hi) { s[k] += $2; n[k]++ }
+                END { if (n[1] == 0) exit
+                      f = s[1] / n[1]; m = s[2] / n[2]
+                      fl = k >= 3 ? sprintf("%.4f", s[3] / n[3]) : "n/a"
+                      fr = k >= 3 && f > 0 ? sprintf("%.2f", (s[3] / n[3]) / f) : "n/a"
+                      printf "%-14s %8d %9.4f %9.4f %9s %8s %10s\n", name, n[1], f, m, fl,
+                             (f > 0 ? sprintf("%.2f", m / f) : "n/a"), fr }' \
+                "$P/err_flow.txt" "$P/err_m4.txt" $floor_file
+        done
         awk '$1 ~ /^s1024/ { n++; pw += $7; mw += $9; pc += $10; mc += $11 }
              END { if (n) printf "1024-host scenarios (%d): packet %.1f s, m4 %.1f s wall (speedup %.1fx), CPU %.1f s vs %.2f s (speedup %.1fx); target >= 100x\n",
                    n, pw, mw, (mw > 0 ? pw / mw : 0), pc, mc, pc / (mc < 0.01 ? 0.01 : mc) }' "$P/complete.txt"
