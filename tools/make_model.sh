@@ -9,12 +9,12 @@
 #     MODEL_HIDDEN=H, MODEL_GNN=G   model widths (default 48 and 64)
 #     MODEL_PATH_LOAD=1      each flow also sees its path's load (m4sim train --path-load)
 #
-# 1. the training set: 2000 scenarios of 2000 flows on the 32-host fabric
-#    (the paper's), plus 300 of 4000 flows on the 128-host fabric
+# 1. the training set: 4000 scenarios of 2000 flows on the 32-host fabric
+#    (twice the paper's 2000), plus 300 of 4000 flows on the 128-host fabric
 #    fabric:pods=4,racks=4,hosts=8 (MODEL_LARGE_SCENARIOS=0: none), their
-#    packet-level runs with --trace (about 11 + 7 minutes on 2 cores);
+#    packet-level runs with --trace (about 21 + 7 minutes on 2 cores);
 # 2. teacher-forced training of the star-neighbourhood model (--neighbourhood
-#    links) on both, 40 epochs of 1200 samples (about 25 s an epoch on 2 cores);
+#    links) on both, 40 epochs of 2400 samples (about 40 s an epoch on 2 cores);
 # 3. closed-loop fine-tuning from it: half the samples run on the model's
 #    own predicted completions, CL_EPOCHS epochs at a third of the learning
 #    rate (about 11 s an epoch);
@@ -43,8 +43,8 @@ EMA=${MODEL_EMA:-0.998}                 # stage 4's moving average of the weight
 HIDDEN=${MODEL_HIDDEN:-48}              # flow/link state width H
 GNN=${MODEL_GNN:-64}                    # graph layer width G
 PATH_LOAD=${MODEL_PATH_LOAD:-0}         # 1: each flow also sees its path's load (--path-load)
-SCENARIOS=${MODEL_SCENARIOS:-2000}      # training-set size (32-host fabric)
-SAMPLES1=${MODEL_SAMPLES1:-1200}        # samples per stage-1 epoch
+SCENARIOS=${MODEL_SCENARIOS:-4000}      # training-set size (32-host fabric)
+SAMPLES1=${MODEL_SAMPLES1:-2400}        # samples per stage-1 epoch
 LARGE=${MODEL_LARGE_SCENARIOS:-300}     # scenarios on a larger fabric, 0 = none
 LARGE_TOPO=${MODEL_LARGE_TOPO:-fabric:pods=4,racks=4,hosts=8}
 LARGE_FLOWS=${MODEL_LARGE_FLOWS:-4000}
