@@ -27,6 +27,11 @@ P="$OUT/pooled"
 rm -rf "$P"
 mkdir -p "$P" || exit 1
 
+# flow-size buckets name:lo:hi (bytes, hi -1: no bound), those of m4sim compare
+SIZE_BUCKETS="0-10KB:0:10000 10KB-100KB:10000:100000 100KB-1MB:100000:1000000 1MB+:1000000:-1"
+bucket_name() { echo "${1%%:*}"; }
+bucket_lo() { b=${1#*:}; echo "${b%%:*}"; }
+bucket_hi() { echo "${1##*:}"; }
 key() { [ -f "$1" ] && sed -n "s/^$2 //p" "$1"; }
 # top-level "mean" and "p90" of m4sim compare --json (keys n, mean, p50, p90 first)
 json_mean_p90() {
@@ -141,11 +146,10 @@ if [ "$ncomp" -gt 0 ]; then
         [ "$o_jm" = n/a ] || floor_file="$P/err_floor.txt"
         printf '%-14s %8s %9s %9s %9s %8s %10s\n' size_bucket flows flow_mean m4_mean floor_mean \
             m4/flow floor/flow
-        for bk in "0-10KB 0 10000" "10KB-100KB 10000 100000" "100KB-1MB 100000 1000000" \
-                  "1MB+ 1000000 -1"; do
-            set -- $bk
+        for bk in $SIZE_BUCKETS; do
             # shellcheck disable=SC2086  # floor_file is empty or one path without spaces
-            awk -v name="$1" -v lo="$2" -v hi="$3" 'FNR == 1 { k++ }
+            awk -v name="$(bucket_name "$bk")" -v lo="$(bucket_lo "$bk")" -v hi="$(bucket_hi "$bk")" \
+                'FNR == 1 { k++ }
                 $1 >= lo && (hi < 0 || $1 < hi) { s[k] += $2; n[k]++ }
                 END { if (n[1] == 0) exit
                       f = s[1] / n[1]; m = s[2] / n[2]
@@ -193,12 +197,11 @@ EOF
 # slowdown by size bucket: median and p90 of packet, flow, m4 (bucket bounds as m4sim compare)
 {
     echo "# bucket packet_p50 flow_p50 m4_p50 packet_p90 flow_p90 m4_p90 n"
-    for bk in "0-10KB 0 10000" "10KB-100KB 10000 100000" "100KB-1MB 100000 1000000" "1MB+ 1000000 -1"; do
-        set -- $bk
-        line="$1"; n=0
+    for bk in $SIZE_BUCKETS; do
+        line=$(bucket_name "$bk"); lo=$(bucket_lo "$bk"); hi=$(bucket_hi "$bk"); n=0
         for q in 0.5 0.9; do
             for b in packet flow m4; do
-                v=$(awk -v lo="$2" -v hi="$3" '$1 >= lo && (hi < 0 || $1 < hi) { print $2 }' "$P/sd_$b.txt" |
+                v=$(awk -v lo="$lo" -v hi="$hi" '$1 >= lo && (hi < 0 || $1 < hi) { print $2 }' "$P/sd_$b.txt" |
                     sort -g | awk -v q="$q" '{ v[NR] = $1 } END { if (NR == 0) { print "NaN"; exit }
                         k = int(q * NR); if (k < q * NR) k++; printf "%.3f %d\n", v[k], NR }')
                 n=${v#* }; line="$line ${v%% *}"
