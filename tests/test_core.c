@@ -1,9 +1,10 @@
 /* Core utilities: event heap order, RNG determinism and moments, number
- * parsers, .npy round trip, atomic files. */
+ * parsers, .npy round trip, atomic files, growing arrays. */
 #include "testlib.h"
 
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/heap.h"
 #include "core/npy.h"
@@ -159,6 +160,64 @@ static void atomic_file_appears_only_on_commit(void)
     CHECK(strcmp(m4_last_error(), "x:3: bad") == 0);
 }
 
+/* Capacities double from the initial one and stop at the first that holds
+ * the need; a reserve keeps the items and leaves everything as it was when
+ * the request cannot be met. */
+static void arrays_double_and_keep_their_items(void)
+{
+    CHECK_INT_EQ(m4_array_grown_capacity(0, 1, 64), 64);
+    CHECK_INT_EQ(m4_array_grown_capacity(0, 65, 64), 128);
+    CHECK_INT_EQ(m4_array_grown_capacity(64, 64, 16), 64);
+    CHECK_INT_EQ(m4_array_grown_capacity(64, 65, 16), 128);
+    CHECK_INT_EQ(m4_array_grown_capacity(3, 100, 16), 192);
+    CHECK_INT_EQ(m4_array_grown_capacity(0, 5, 0), 8);
+    CHECK_INT_EQ(m4_array_grown_capacity(INT64_MAX / 2 + 1, INT64_MAX, 1), INT64_MAX);
+
+    int32_t *items = NULL;
+    int64_t capacity = 0;
+    for (int32_t i = 0; i < 1000; i++) {
+        CHECK(m4_array_reserve(&items, &capacity, i + 1, sizeof *items, 16) == M4_OK);
+        CHECK(capacity >= i + 1 && capacity <= 2 * (i + 1) + 16);
+        items[i] = 3 * i;
+    }
+    CHECK_INT_EQ(capacity, 1024);
+    int64_t sum = 0;
+    for (int32_t i = 0; i < 1000; i++)
+        sum += items[i];
+    CHECK_INT_EQ(sum, 3 * 999 * 1000 / 2);
+    /* more bytes than size_t holds: refused, array and capacity untouched */
+    int32_t *before = items;
+    CHECK(m4_array_reserve(&items, &capacity, INT64_MAX, sizeof *items, 16) == M4_ENOMEM);
+    CHECK(items == before);
+    CHECK_INT_EQ(capacity, 1024);
+    CHECK(m4_array_resize(&items, -1, sizeof *items) == M4_ENOMEM);
+    CHECK(m4_array_resize(&items, 2, sizeof *items) == M4_OK);
+    CHECK_INT_EQ(items[0] + items[1], 3);
+    free(items);
+
+    /* the int32_t-counted twin, and a resize that zeroes what it adds */
+    int64_t *wide = NULL;
+    int32_t capacity32 = 0;
+    CHECK(m4_array_reserve32(&wide, &capacity32, 5, sizeof *wide, 4) == M4_OK);
+    CHECK_INT_EQ(capacity32, 8);
+    for (int i = 0; i < 5; i++)
+        wide[i] = -1;
+    CHECK(m4_array_reserve32(&wide, &capacity32, 3, sizeof *wide, 4) == M4_OK);
+    CHECK_INT_EQ(capacity32, 8);
+    CHECK(m4_array_reserve32(&wide, &capacity32, 9, SIZE_MAX / 4, 4) == M4_ENOMEM);
+    CHECK_INT_EQ(capacity32, 8);
+    CHECK(m4_array_resize_zeroed(&wide, 5, 40, sizeof *wide) == M4_OK);
+    int64_t kept = 0, zeros = 0;
+    for (int i = 0; i < 40; i++) {
+        kept += wide[i] == -1;
+        zeros += wide[i] == 0;
+    }
+    CHECK_INT_EQ(kept, 5);
+    CHECK_INT_EQ(zeros, 35);
+    free(wide);
+}
+
 M4_TEST_MAIN(M4_TEST(heap_orders_by_time_then_insertion), M4_TEST(rng_is_deterministic_and_uniform),
              M4_TEST(parsers_accept_units_and_reject_junk), M4_TEST(npy_round_trip),
-             M4_TEST(atomic_file_appears_only_on_commit))
+             M4_TEST(atomic_file_appears_only_on_commit),
+             M4_TEST(arrays_double_and_keep_their_items))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/textio.h"
 #include "net/scenario.h"
@@ -115,25 +116,10 @@ static int add_flow_at(m4_app *app, const char *where, int64_t line, const char 
         return m4_error_set(M4_EPARSE, "%sflow '%s': size must be positive", where, name);
     if (think_ns < 0)
         return m4_error_set(M4_EPARSE, "%sflow '%s': think time must not be negative", where, name);
-    if (app->count == app->capacity) {
-        int64_t capacity = app->capacity ? 2 * app->capacity : 64;
-        m4_app_flow *grown = realloc(app->flows, (size_t)capacity * sizeof *grown);
-        if (!grown)
-            return m4_error_set(M4_ENOMEM, "app: out of memory");
-        app->flows = grown;
-        app->capacity = capacity;
-    }
-    if (app->num_deps + num_deps > app->deps_capacity) {
-        int64_t capacity = app->deps_capacity ? 2 * app->deps_capacity : 256;
-        while (capacity < app->num_deps + num_deps)
-            capacity *= 2;
-        int64_t *grown = realloc(app->deps, (size_t)capacity * sizeof *grown);
-        if (!grown)
-            return m4_error_set(M4_ENOMEM, "app: out of memory");
-        app->deps = grown;
-        app->deps_capacity = capacity;
-    }
-    if (grow_names(app))
+    if (m4_array_reserve(&app->flows, &app->capacity, app->count + 1, sizeof *app->flows, 64) ||
+        m4_array_reserve(&app->deps, &app->deps_capacity, app->num_deps + num_deps,
+                         sizeof *app->deps, 256) ||
+        grow_names(app))
         return m4_error_set(M4_ENOMEM, "app: out of memory");
     char *copy = strdup(name);
     if (!copy)
@@ -258,14 +244,8 @@ static int parse_flow_line(m4_app *app, char **fields, int count, const char *wh
                     if ((*deps)[d] == index)
                         return m4_error_set(M4_EPARSE, "%sdependency '%s' listed twice", where,
                                             name);
-                if (num_deps == *deps_capacity) {
-                    int64_t capacity = *deps_capacity ? 2 * *deps_capacity : 16;
-                    int64_t *grown = realloc(*deps, (size_t)capacity * sizeof *grown);
-                    if (!grown)
-                        return m4_error_set(M4_ENOMEM, "app: out of memory");
-                    *deps = grown;
-                    *deps_capacity = capacity;
-                }
+                if (m4_array_reserve(deps, deps_capacity, num_deps + 1, sizeof **deps, 16))
+                    return m4_error_set(M4_ENOMEM, "app: out of memory");
                 (*deps)[num_deps++] = index;
                 name = comma ? comma + 1 : NULL;
             }
@@ -432,15 +412,9 @@ int m4_app_parse_hosts(const char *text, int32_t **hosts_out, int32_t *count_out
         if (!err && (int64_t)count + (last - first) + 1 > 1000000)
             err = M4_EPARSE;
         for (int64_t h = first; !err && h <= last; h++) {
-            if (count == capacity) {
-                capacity = capacity ? 2 * capacity : 16;
-                int32_t *grown = realloc(hosts, (size_t)capacity * sizeof *grown);
-                if (!grown) {
-                    err = M4_ENOMEM;
-                    break;
-                }
-                hosts = grown;
-            }
+            err = m4_array_reserve32(&hosts, &capacity, count + 1, sizeof *hosts, 16);
+            if (err)
+                break;
             hosts[count++] = (int32_t)h;
         }
         item = comma ? comma + 1 : NULL;

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "array.h"
 #include "m4sim.h"
 
 void m4_heap_init(m4_heap *heap)
@@ -25,14 +26,10 @@ static inline int entry_before(const m4_heap_entry *a, const m4_heap_entry *b)
 
 int m4_heap_push(m4_heap *heap, int64_t time, uint64_t data)
 {
-    if (heap->count == heap->capacity) {
-        int64_t capacity = heap->capacity ? heap->capacity * 2 : 64;
-        m4_heap_entry *grown = realloc(heap->entries, (size_t)capacity * sizeof *grown);
-        if (!grown)
-            return M4_ENOMEM;
-        heap->entries = grown;
-        heap->capacity = capacity;
-    }
+    int err = m4_array_reserve(&heap->entries, &heap->capacity, heap->count + 1,
+                               sizeof *heap->entries, 64);
+    if (err)
+        return err;
     m4_heap_entry item = {time, heap->next_seq++, data};
     int64_t i = heap->count++;
     while (i > 0) {

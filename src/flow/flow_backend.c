@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/heap.h"
 #include "sim/sim.h"
@@ -112,21 +113,6 @@ typedef struct flow_backend {
     int32_t caps_capacity;
 } flow_backend;
 
-static int grow(void **array, int32_t *capacity, int32_t needed, size_t element)
-{
-    if (needed <= *capacity)
-        return M4_OK;
-    int32_t next = *capacity ? *capacity : 16;
-    while (next < needed)
-        next *= 2;
-    void *grown = realloc(*array, (size_t)next * element);
-    if (!grown)
-        return M4_ENOMEM;
-    *array = grown;
-    *capacity = next;
-    return M4_OK;
-}
-
 static void flow_destroy(void *state)
 {
     flow_backend *b = state;
@@ -180,7 +166,8 @@ static int flow_create(void **state, const m4_scenario *scenario, const m4_backe
 
 static int add_seed(flow_backend *b, int32_t link)
 {
-    int err = grow((void **)&b->seeds, &b->seed_capacity, b->num_seeds + 1, sizeof *b->seeds);
+    int err = m4_array_reserve32(&b->seeds, &b->seed_capacity, b->num_seeds + 1, sizeof *b->seeds,
+                                 16);
     if (err)
         return err;
     b->seeds[b->num_seeds++] = link;
@@ -282,8 +269,8 @@ static int link_couples(const link_state *l) { return l->demand_bps > l->capacit
 
 static int push_component_link(flow_backend *b, int32_t link, int32_t *num_links)
 {
-    int err = grow((void **)&b->component_links, &b->component_links_capacity, *num_links + 1,
-                   sizeof *b->component_links);
+    int err = m4_array_reserve32(&b->component_links, &b->component_links_capacity,
+                                 *num_links + 1, sizeof *b->component_links, 16);
     if (err)
         return err;
     b->component_links[(*num_links)++] = link;
@@ -298,8 +285,8 @@ static int collect_flow(flow_backend *b, int32_t slot_index, uint32_t epoch, int
     if (f->epoch == epoch || !f->active)
         return M4_OK;
     f->epoch = epoch;
-    int err = grow((void **)&b->component_flows, &b->component_flows_capacity, *num_flows + 1,
-                   sizeof *b->component_flows);
+    int err = m4_array_reserve32(&b->component_flows, &b->component_flows_capacity,
+                                 *num_flows + 1, sizeof *b->component_flows, 16);
     if (err)
         return err;
     b->component_flows[(*num_flows)++] = slot_index;
@@ -461,10 +448,10 @@ static int recompute(flow_backend *b, int64_t now)
     b->num_seeds = 0;
     if (err)
         return err;
-    err = grow((void **)&b->share_heap, &b->share_heap_capacity, num_links + 1,
-               sizeof *b->share_heap);
+    err = m4_array_reserve32(&b->share_heap, &b->share_heap_capacity, num_links + 1,
+                             sizeof *b->share_heap, 16);
     if (!err)
-        err = grow((void **)&b->caps, &b->caps_capacity, num_flows + 1, sizeof *b->caps);
+        err = m4_array_reserve32(&b->caps, &b->caps_capacity, num_flows + 1, sizeof *b->caps, 16);
     if (err)
         return err;
     int32_t heap_count = 0, num_caps = 0;
@@ -646,15 +633,13 @@ static int flow_add(void *state, const m4_flow_start *start)
     if (b->num_free > 0) {
         slot_index = b->free_slots[--b->num_free];
     } else {
-        int32_t old_capacity = b->slot_capacity;
-        err = grow((void **)&b->slots, &b->slot_capacity, b->num_slots + 1, sizeof *b->slots);
-        if (err)
-            return err;
-        if (b->slot_capacity != old_capacity) {
-            int32_t *grown = realloc(b->free_slots, (size_t)b->slot_capacity * sizeof *grown);
-            if (!grown)
+        if (b->num_slots == b->slot_capacity) {
+            /* free_slots must hold every slot: the capacity moves only when both grew */
+            int32_t cap = (int32_t)m4_array_grown_capacity(b->slot_capacity, b->num_slots + 1, 16);
+            if (m4_array_resize(&b->slots, cap, sizeof *b->slots) ||
+                m4_array_resize(&b->free_slots, cap, sizeof *b->free_slots))
                 return M4_ENOMEM;
-            b->free_slots = grown;
+            b->slot_capacity = cap;
         }
         slot_index = b->num_slots++;
         b->slots[slot_index].generation = 0;
@@ -689,7 +674,8 @@ static int flow_add(void *state, const m4_flow_start *start)
     for (int32_t h = 0; h < start->num_hops; h++) {
         int32_t id = start->path[h];
         link_state *l = &b->links[id];
-        err = grow((void **)&l->members, &l->capacity_members, l->count + 1, sizeof *l->members);
+        err = m4_array_reserve32(&l->members, &l->capacity_members, l->count + 1,
+                                 sizeof *l->members, 16);
         if (err) {
             for (int32_t undo = 0; undo < h; undo++)
                 link_remove(b, f->hops[undo], f->positions[undo], f->bottleneck_bps);

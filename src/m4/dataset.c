@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/npy.h"
 #include "net/scenario.h"
@@ -198,12 +199,7 @@ int m4_dataset_list(const char *data_dir, char ***dirs, int32_t *count)
         struct stat st;
         snprintf(done, sizeof done, "%s/%s/DONE", data_dir, de->d_name);
         if (stat(done, &st) != 0) continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 256;
-            char **grown = realloc(list, sizeof *list * (size_t)cap);
-            if (!grown) { err = M4_ENOMEM; break; }
-            list = grown;
-        }
+        if ((err = m4_array_reserve32(&list, &cap, n + 1, sizeof *list, 256))) break;
         size_t len = strlen(data_dir) + strlen(de->d_name) + 2;
         if (!(list[n] = malloc(len))) { err = M4_ENOMEM; break; }
         snprintf(list[n], len, "%s/%s", data_dir, de->d_name);

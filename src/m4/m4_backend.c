@@ -19,6 +19,7 @@
 
 #include <cblas.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/heap.h"
 #include "m4/model.h"
@@ -117,13 +118,10 @@ static int slot_alloc(m4_backend *b, int32_t *out)
         return M4_OK;
     }
     if (b->num_slots == b->slot_capacity) {
-        int32_t cap = b->slot_capacity ? 2 * b->slot_capacity : 256;
-        m4_slot *s = realloc(b->slots, sizeof *s * (size_t)cap);
-        if (!s) return M4_ENOMEM;
-        b->slots = s;
-        int32_t *f = realloc(b->free_slots, sizeof *f * (size_t)cap);
-        if (!f) return M4_ENOMEM;
-        b->free_slots = f;
+        int32_t cap = (int32_t)m4_array_grown_capacity(b->slot_capacity, b->num_slots + 1, 256);
+        if (m4_array_resize(&b->slots, cap, sizeof *b->slots) ||
+            m4_array_resize(&b->free_slots, cap, sizeof *b->free_slots))
+            return M4_ENOMEM;
         b->slot_capacity = cap;
     }
     b->slots[b->num_slots].generation = 0;

@@ -4,39 +4,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
-
-static int grow(void **p, size_t elem, int32_t old_n, int32_t new_n)
-{
-    void *q = realloc(*p, elem * (size_t)new_n);
-    if (!q) return M4_ENOMEM;
-    memset((char *)q + elem * (size_t)old_n, 0, elem * (size_t)(new_n - old_n));
-    *p = q;
-    return M4_OK;
-}
 
 int m4_state_reserve_flows(m4_state *s, int32_t capacity)
 {
     if (capacity <= s->flow_capacity) return M4_OK;
-    int32_t n = s->flow_capacity ? s->flow_capacity : 64;
-    while (n < capacity) n *= 2;
+    int32_t n = (int32_t)m4_array_grown_capacity(s->flow_capacity, capacity, 64);
     int32_t o = s->flow_capacity;
-    if (grow((void **)&s->flow_h, sizeof(float) * s->H, o, n) ||
-        grow((void **)&s->flow_last_ns, sizeof(int64_t), o, n) ||
-        grow((void **)&s->flow_num_hops, sizeof(int32_t), o, n) ||
-        grow((void **)&s->flow_path, sizeof(int32_t) * M4_MAX_HOPS, o, n) ||
-        grow((void **)&s->flow_mark, sizeof(uint32_t), o, n) ||
-        grow((void **)&s->flow_active, 1, o, n) ||
-        grow((void **)&s->flow_fluid_bits, sizeof(double), o, n) ||
-        grow((void **)&s->flow_wire_bits, sizeof(double), o, n) ||
-        grow((void **)&s->flow_fluid_bps, sizeof(double), o, n) ||
-        grow((void **)&s->flow_bottleneck_bps, sizeof(double), o, n) ||
-        grow((void **)&s->flow_fluid_ns, sizeof(int64_t), o, n) ||
-        grow((void **)&s->flow_tx_done_ns, sizeof(int64_t), o, n) ||
-        grow((void **)&s->flow_start_ns, sizeof(int64_t), o, n) ||
-        grow((void **)&s->flow_ideal_ns, sizeof(int64_t), o, n) ||
-        grow((void **)&s->flow_extra_ns, sizeof(int64_t), o, n))
-        return M4_ENOMEM;
+    /* the per-flow arrays, each row_size bytes a flow; new rows zeroed, as
+     * calloc would give them */
+    const struct {
+        void *array_address;
+        size_t row_size;
+    } arrays[] = {
+        {&s->flow_h, sizeof(float) * (size_t)s->H},
+        {&s->flow_last_ns, sizeof(int64_t)},
+        {&s->flow_num_hops, sizeof(int32_t)},
+        {&s->flow_path, sizeof(int32_t) * M4_MAX_HOPS},
+        {&s->flow_mark, sizeof(uint32_t)},
+        {&s->flow_active, 1},
+        {&s->flow_fluid_bits, sizeof(double)},
+        {&s->flow_wire_bits, sizeof(double)},
+        {&s->flow_fluid_bps, sizeof(double)},
+        {&s->flow_bottleneck_bps, sizeof(double)},
+        {&s->flow_fluid_ns, sizeof(int64_t)},
+        {&s->flow_tx_done_ns, sizeof(int64_t)},
+        {&s->flow_start_ns, sizeof(int64_t)},
+        {&s->flow_ideal_ns, sizeof(int64_t)},
+        {&s->flow_extra_ns, sizeof(int64_t)},
+    };
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        if (m4_array_resize_zeroed(arrays[i].array_address, o, n, arrays[i].row_size))
+            return M4_ENOMEM;
     s->flow_capacity = n;
     return M4_OK;
 }
@@ -123,12 +123,8 @@ int m4_state_add_flow(m4_state *s, int32_t slot, const int32_t *path, int32_t nu
     }
     for (int32_t i = 0; i < num_hops; i++) {
         m4_link_flows *lf = &s->link_flows[path[i]];
-        if (lf->count == lf->capacity) {
-            int32_t cap = lf->capacity ? 2 * lf->capacity : 8;
-            int32_t *p = realloc(lf->slots, sizeof(int32_t) * (size_t)cap);
-            if (!p) return M4_ENOMEM;
-            lf->slots = p, lf->capacity = cap;
-        }
+        if (m4_array_reserve32(&lf->slots, &lf->capacity, lf->count + 1, sizeof *lf->slots, 8))
+            return M4_ENOMEM;
         if (lf->count == 0) s->link_last_ns[path[i]] = now_ns;
         lf->slots[lf->count++] = slot;
     }
@@ -187,22 +183,15 @@ void m4_state_remove_flow(m4_state *s, int32_t slot)
 
 static int comp_reserve(m4_state *s, int32_t flows, int32_t pairs)
 {
-    if (flows > s->comp_capacity_flows) {
-        int32_t n = s->comp_capacity_flows ? s->comp_capacity_flows : 64;
-        while (n < flows) n *= 2;
-        int32_t *p = realloc(s->comp_flows, sizeof(int32_t) * (size_t)n);
-        if (!p) return M4_ENOMEM;
-        s->comp_flows = p, s->comp_capacity_flows = n;
-    }
+    if (m4_array_reserve32(&s->comp_flows, &s->comp_capacity_flows, flows, sizeof *s->comp_flows,
+                           64))
+        return M4_ENOMEM;
     if (pairs > s->comp_capacity_pairs) {
-        int32_t n = s->comp_capacity_pairs ? s->comp_capacity_pairs : 256;
-        while (n < pairs) n *= 2;
-        int *a = realloc(s->pair_flow, sizeof(int) * (size_t)n);
-        if (!a) return M4_ENOMEM;
-        s->pair_flow = a;
-        int *b = realloc(s->pair_link, sizeof(int) * (size_t)n);
-        if (!b) return M4_ENOMEM;
-        s->pair_link = b, s->comp_capacity_pairs = n;
+        int32_t n = (int32_t)m4_array_grown_capacity(s->comp_capacity_pairs, pairs, 256);
+        if (m4_array_resize(&s->pair_flow, n, sizeof *s->pair_flow) ||
+            m4_array_resize(&s->pair_link, n, sizeof *s->pair_link))
+            return M4_ENOMEM;
+        s->comp_capacity_pairs = n;
     }
     return M4_OK;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/textio.h"
 
@@ -118,13 +119,10 @@ int m4_flows_read(m4_flowset *set, const char *path, const m4_topology *t)
     int columns = 0;
     for (int64_t i = 0; i < declared; i++) {
         if (i == capacity) {
-            int64_t grown = capacity ? 2 * capacity : 1024;
+            int64_t grown = m4_array_grown_capacity(capacity, i + 1, 1024);
             if (grown > declared) grown = declared;
-            m4_flow *flows = realloc(set->flows, sizeof(m4_flow) * (size_t)grown);
-            if (flows) set->flows = flows;
-            int64_t *lines = flows ? realloc(id_lines, sizeof(int64_t) * (size_t)grown) : NULL;
-            if (lines) id_lines = lines;
-            if (!flows || !lines) {
+            if (m4_array_resize(&set->flows, grown, sizeof *set->flows) ||
+                m4_array_resize(&id_lines, grown, sizeof *id_lines)) {
                 err = m4_error_set(M4_ENOMEM, "%s: out of memory for %" PRId64 " flows", path, grown);
                 goto fail;
             }

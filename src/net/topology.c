@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/textio.h"
 
@@ -215,12 +216,10 @@ int m4_topology_read(m4_topology *t, const char *path)
         if (i == link_capacity) {
             int64_t grown = 2 * (int64_t)link_capacity;
             if (grown > t->num_links) grown = t->num_links;
-            m4_link *links = realloc(t->links, sizeof(m4_link) * (size_t)grown);
-            if (!links) {
+            if (m4_array_resize(&t->links, grown, sizeof *t->links)) {
                 err = m4_error_set(M4_ENOMEM, "%s: out of memory for %" PRId64 " links", path, grown);
                 goto fail;
             }
-            t->links = links;
             link_capacity = (int32_t)grown;
         }
         nf = m4_split_fields(line, fields, 5);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/npy.h"
 #include "core/rng.h"
@@ -165,15 +166,9 @@ static void fail(pkt_sim *s, int err)
 
 static void vec3_push(pkt_sim *s, vec3 *v, int64_t a, int64_t b, int64_t c)
 {
-    if (v->n == v->cap) {
-        int64_t cap = v->cap ? 2 * v->cap : 1024;
-        int64_t *grown = realloc(v->v, (size_t)cap * 3 * sizeof *grown);
-        if (!grown) {
-            fail(s, M4_ENOMEM);
-            return;
-        }
-        v->v = grown;
-        v->cap = cap;
+    if (m4_array_reserve(&v->v, &v->cap, v->n + 1, 3 * sizeof *v->v, 1024)) {
+        fail(s, M4_ENOMEM);
+        return;
     }
     v->v[3 * v->n] = a;
     v->v[3 * v->n + 1] = b;
@@ -208,13 +203,8 @@ static int pool_reserve(pkt_sim *s)
 {
     if (s->pkt_capacity - s->pkts_in_use >= POOL_SLACK)
         return M4_OK;
-    int32_t cap = s->pkt_capacity ? 2 * s->pkt_capacity : 4096;
-    packet *grown = realloc(s->pkts, (size_t)cap * sizeof *grown);
-    if (!grown)
-        return M4_ENOMEM;
-    s->pkts = grown;
-    s->pkt_capacity = cap;
-    return M4_OK;
+    return m4_array_reserve32(&s->pkts, &s->pkt_capacity, (int32_t)s->pkts_in_use + POOL_SLACK,
+                              sizeof *s->pkts, 4096);
 }
 
 static int32_t pkt_alloc(pkt_sim *s)
@@ -1018,34 +1008,19 @@ static int packet_add_flow(void *state, const m4_flow_start *fs)
         slot = s->free_slot;
         s->free_slot = s->flows[slot].next_free;
     } else {
-        if (s->num_slots == s->slot_capacity) {
-            int32_t cap = s->slot_capacity ? 2 * s->slot_capacity : 256;
-            flow *grown = realloc(s->flows, (size_t)cap * sizeof *grown);
-            if (!grown)
-                return M4_ENOMEM;
-            s->flows = grown;
-            s->slot_capacity = cap;
-        }
+        int err = m4_array_reserve32(&s->flows, &s->slot_capacity, s->num_slots + 1,
+                                     sizeof *s->flows, 256);
+        if (err)
+            return err;
         slot = s->num_slots++;
         s->flows[slot].gen = 0;
     }
     port *nic = &s->ports[fs->path[0]];
-    if (nic->num_flows == nic->flow_capacity) {
-        int32_t cap = nic->flow_capacity ? 2 * nic->flow_capacity : 8;
-        int32_t *grown = realloc(nic->flows, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return M4_ENOMEM;
-        nic->flows = grown;
-        nic->flow_capacity = cap;
-    }
-    if (s->num_active == s->active_capacity) {
-        int32_t cap = s->active_capacity ? 2 * s->active_capacity : 256;
-        int32_t *grown = realloc(s->active, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return M4_ENOMEM;
-        s->active = grown;
-        s->active_capacity = cap;
-    }
+    if (m4_array_reserve32(&nic->flows, &nic->flow_capacity, nic->num_flows + 1,
+                           sizeof *nic->flows, 8) ||
+        m4_array_reserve32(&s->active, &s->active_capacity, s->num_active + 1, sizeof *s->active,
+                           256))
+        return M4_ENOMEM;
     flow *f = &s->flows[slot];
     uint32_t gen = f->gen;
     memset(f, 0, sizeof *f);

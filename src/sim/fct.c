@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/textio.h"
 #include "m4sim.h"
@@ -145,16 +146,9 @@ int m4_fct_read(m4_fct_table *table, const char *path)
                 break;
             }
         }
-        if (table->count == capacity) {
-            int64_t next = capacity ? 2 * capacity : 1024;
-            m4_fct_row *grown = realloc(table->rows, (size_t)next * sizeof *grown);
-            if (!grown) {
-                err = M4_ENOMEM;
-                break;
-            }
-            table->rows = grown;
-            capacity = next;
-        }
+        err = m4_array_reserve(&table->rows, &capacity, table->count + 1, sizeof *table->rows, 1024);
+        if (err)
+            break;
         err = parse_row(fields, count, format, &table->rows[table->count], path,
                         reader.line_number);
         if (err)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "sim/fct.h"
 #include "core/heap.h"
@@ -148,21 +149,14 @@ static int start_flow(m4_sim *sim, int64_t flow_id, int32_t src, int32_t dst, in
         return m4_error_set(M4_EINVAL, "flow %lld: start %lld ns is before now (%lld ns)",
                             (long long)flow_id, (long long)start_ns, (long long)sim->now);
     if (sim->num_flows == sim->flow_capacity) {
-        int64_t capacity = sim->flow_capacity ? 2 * sim->flow_capacity : 256;
-        m4_sim_flow *grown = realloc(sim->flows, (size_t)capacity * sizeof *grown);
-        if (!grown)
+        /* the parallel arrays grow together; one that grew before a later one
+         * failed is only larger than flow_capacity says */
+        int64_t capacity = m4_array_grown_capacity(sim->flow_capacity, sim->num_flows + 1, 256);
+        if (m4_array_resize(&sim->flows, capacity, sizeof *sim->flows) ||
+            (sim->max_inflight > 0 &&
+             (m4_array_resize(&sim->wait_next, capacity, sizeof *sim->wait_next) ||
+              m4_array_resize(&sim->reserved, capacity, sizeof *sim->reserved))))
             return M4_ENOMEM;
-        sim->flows = grown;
-        if (sim->max_inflight > 0) {
-            int64_t *next = realloc(sim->wait_next, (size_t)capacity * sizeof *next);
-            if (!next)
-                return M4_ENOMEM;
-            sim->wait_next = next;
-            uint8_t *reserved = realloc(sim->reserved, (size_t)capacity);
-            if (!reserved)
-                return M4_ENOMEM;
-            sim->reserved = reserved;
-        }
         sim->flow_capacity = capacity;
     }
     int64_t handle = sim->num_flows;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/textio.h"
 
@@ -108,14 +109,10 @@ int m4_cdf_read(m4_cdf *cdf, const char *path)
                                    1 << 24);
                 goto fail;
             }
-            int32_t grown = capacity ? 2 * capacity : 64;
-            double *nb = realloc(bytes, sizeof(double) * (size_t)grown);
-            if (nb) bytes = nb;
-            double *np = realloc(percent, sizeof(double) * (size_t)grown);
-            if (np) percent = np;
-            int64_t *nl = realloc(lines, sizeof(int64_t) * (size_t)grown);
-            if (nl) lines = nl;
-            if (!nb || !np || !nl) {
+            int32_t grown = (int32_t)m4_array_grown_capacity(capacity, n + 1, 64);
+            if (m4_array_resize(&bytes, grown, sizeof *bytes) ||
+                m4_array_resize(&percent, grown, sizeof *percent) ||
+                m4_array_resize(&lines, grown, sizeof *lines)) {
                 err = m4_error_set(M4_ENOMEM, "%s: out of memory", path);
                 goto fail;
             }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/textio.h"
 
@@ -161,16 +162,11 @@ int m4_traffic_matrix_read(m4_traffic_matrix *m, const char *path, const m4_topo
                 err = m4_error_set(M4_EPARSE, "%s:%lld: too many entries", path, ln);
                 goto fail;
             }
-            int32_t grown = capacity ? 2 * capacity : 64;
-            int32_t *ns = realloc(m->src, sizeof(int32_t) * (size_t)grown);
-            if (ns) m->src = ns;
-            int32_t *nd = realloc(m->dst, sizeof(int32_t) * (size_t)grown);
-            if (nd) m->dst = nd;
-            double *nc = realloc(m->cumulative, sizeof(double) * (size_t)grown);
-            if (nc) m->cumulative = nc;
-            int64_t *nl = realloc(lines, sizeof(int64_t) * (size_t)grown);
-            if (nl) lines = nl;
-            if (!ns || !nd || !nc || !nl) {
+            int32_t grown = (int32_t)m4_array_grown_capacity(capacity, m->num_entries + 1, 64);
+            if (m4_array_resize(&m->src, grown, sizeof *m->src) ||
+                m4_array_resize(&m->dst, grown, sizeof *m->dst) ||
+                m4_array_resize(&m->cumulative, grown, sizeof *m->cumulative) ||
+                m4_array_resize(&lines, grown, sizeof *lines)) {
                 err = m4_error_set(M4_ENOMEM, "%s: out of memory", path);
                 goto fail;
             }
