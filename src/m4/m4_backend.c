@@ -187,11 +187,7 @@ static int update_component(m4_backend *b, const int32_t *path, int32_t hops)
     m4_step_record rec;
     if ((err = m4_step_forward(&rec, &b->model, &in, &b->arena, 0))) return err;
     m4_state_scatter(st, b->now, rec.flow_h_out, rec.link_z_out);
-    if (N > b->ends_capacity) {
-        int64_t *grown = realloc(b->ends, sizeof(int64_t) * (size_t)N);
-        if (!grown) return M4_ENOMEM;
-        b->ends = grown, b->ends_capacity = N;
-    }
+    if (m4_array_reserve32(&b->ends, &b->ends_capacity, N, sizeof *b->ends, 64)) return M4_ENOMEM;
     int64_t *ends = b->ends;
     for (int r = 0; r < N; r++) {
         m4_slot *s = &b->slots[st->comp_flows[r]];

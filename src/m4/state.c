@@ -323,16 +323,11 @@ int m4_state_set_link_rates(m4_state *s, const double *link_bps)
 int m4_state_fair_share(m4_state *s, float *out)
 {
     const int32_t N = s->comp_num_flows, L = s->comp_num_links, E = s->comp_num_pairs;
-    if (N > s->fair_capacity_rows) {
-        unsigned char *f = realloc(s->fair_frozen, (size_t)N);
-        if (!f) return M4_ENOMEM;
-        s->fair_frozen = f, s->fair_capacity_rows = N;
-    }
-    if (E > s->fair_capacity_pairs) {
-        int32_t *p = realloc(s->fair_link_pairs, sizeof(int32_t) * (size_t)E);
-        if (!p) return M4_ENOMEM;
-        s->fair_link_pairs = p, s->fair_capacity_pairs = E;
-    }
+    if (m4_array_reserve32(&s->fair_frozen, &s->fair_capacity_rows, N, sizeof *s->fair_frozen,
+                           64) ||
+        m4_array_reserve32(&s->fair_link_pairs, &s->fair_capacity_pairs, E,
+                           sizeof *s->fair_link_pairs, 64))
+        return M4_ENOMEM;
     /* Pairs grouped by link row (counting sort), unfrozen counts, capacities. */
     int32_t *off = s->fair_link_offset;
     memset(off, 0, sizeof(int32_t) * (size_t)(L + 1));
@@ -510,12 +505,11 @@ int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns)
      * by link row (m4_state_fluid built them). */
     const int32_t L = s->comp_num_links, E = s->comp_num_pairs;
     if (E > s->floor_capacity) {
-        end_row *p = realloc(s->floor_scratch, sizeof(end_row) * (size_t)E);
-        if (!p) return M4_ENOMEM;
-        s->floor_scratch = p;
-        unsigned char *q = realloc(s->floor_taken, (size_t)E);
-        if (!q) return M4_ENOMEM;
-        s->floor_taken = q, s->floor_capacity = E;
+        int32_t capacity = (int32_t)m4_array_grown_capacity(s->floor_capacity, E, 64);
+        if (m4_array_resize(&s->floor_scratch, capacity, sizeof(end_row)) ||
+            m4_array_resize(&s->floor_taken, capacity, sizeof *s->floor_taken))
+            return M4_ENOMEM;
+        s->floor_capacity = capacity;
     }
     end_row *rows = s->floor_scratch;
     unsigned char *taken = s->floor_taken;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/heap.h"
 #include "core/progress.h"
@@ -287,11 +288,7 @@ static int push_predictions(m4_trainer_worker *w, const m4_train_scenario *s, in
 {
     m4_state *st = &w->state;
     const int N = st->comp_num_flows;
-    if (N > w->ends_capacity) {
-        int64_t *grown = realloc(w->ends, sizeof(int64_t) * (size_t)N);
-        if (!grown) return M4_ENOMEM;
-        w->ends = grown, w->ends_capacity = N;
-    }
+    if (m4_array_reserve32(&w->ends, &w->ends_capacity, N, sizeof *w->ends, 64)) return M4_ENOMEM;
     for (int r = 0; r < N; r++) {
         int32_t g = st->comp_flows[r];
         double sd = slowdown[r] > 1.0f ? slowdown[r] : 1.0;
@@ -582,12 +579,8 @@ static int run_sample(m4_trainer_worker *w, const m4_train_scenario *s, int64_t 
     }
     event_source src = {0, from, 0};
     if (closed_loop && (err = start_closed_loop(w, s, from, &src, &events))) return err;
-    if (window > w->events_capacity) {
-        event_record *grown = realloc(w->events, sizeof *grown * (size_t)window);
-        if (!grown) return M4_ENOMEM;
-        w->events = grown;
-        w->events_capacity = window;
-    }
+    if (m4_array_reserve32(&w->events, &w->events_capacity, window, sizeof *w->events, 64))
+        return M4_ENOMEM;
     int64_t num_windows = (events + window - 1) / window;
     for (int64_t done = 0; done < events; done += window) {
         int n = (int)(events - done < window ? events - done : window);
