@@ -69,7 +69,9 @@ static inline void pd_topology_index(m4_topology *t)
         }
     }
     t->adj_start = calloc((size_t)t->num_nodes + 1, sizeof(int32_t));
-    t->adj_dlinks = malloc(sizeof(int32_t) * (2 * (size_t)t->num_links + 1));
+    /* through uint32_t: a link count is never negative, and GCC, told so, no
+     * longer warns of a huge allocation */
+    t->adj_dlinks = malloc(sizeof(int32_t) * (size_t)(2 * (int64_t)(uint32_t)t->num_links + 1));
     for (int32_t l = 0; l < t->num_links; l++) {
         t->adj_start[t->links[l].a + 1]++;
         t->adj_start[t->links[l].b + 1]++;
@@ -295,11 +297,13 @@ static inline void pd_scenario_free(m4_scenario *sc)
 
 typedef void (*pd_observe_fn)(void *state, int64_t now, void *user);
 
-/* Runs flows (sorted by start; handle = index) to completion. Calls obs every
+/* Runs flows (sorted by start; handle = index) to completion, flow i in
+ * priority group prio[i] (prio NULL: all in group 3). Calls obs every
  * sample_ns from the first start until every flow completed (0 = never).
  * Returns 0 or the backend's error. */
-static inline int pd_run(const m4_scenario *sc, tflow *fl, int n, const char *trace_dir,
-                         m4_packet_stats_t *stats, int64_t sample_ns, pd_observe_fn obs, void *user)
+static inline int pd_run_prio(const m4_scenario *sc, tflow *fl, const int32_t *prio, int n,
+                              const char *trace_dir, m4_packet_stats_t *stats, int64_t sample_ns,
+                              pd_observe_fn obs, void *user)
 {
     const m4_backend_ops *ops = &m4_packet_backend;
     m4_backend_params params = {0};
@@ -333,7 +337,7 @@ static inline int pd_run(const m4_scenario *sc, tflow *fl, int n, const char *tr
             fl[next].hops = hops;
             fl[next].ideal = pd_ideal(&sc->topology, path, hops, fl[next].size);
             m4_flow_start fs = {next, next, fl[next].src, fl[next].dst, fl[next].size, fl[next].start,
-                                path, hops, fl[next].ideal, 3};
+                                path, hops, fl[next].ideal, prio ? prio[next] : 3};
             err = ops->add_flow(st, &fs);
             next++;
             continue;
@@ -355,6 +359,12 @@ static inline int pd_run(const m4_scenario *sc, tflow *fl, int n, const char *tr
     free(done.items);
     ops->destroy(st);
     return err;
+}
+
+static inline int pd_run(const m4_scenario *sc, tflow *fl, int n, const char *trace_dir,
+                         m4_packet_stats_t *stats, int64_t sample_ns, pd_observe_fn obs, void *user)
+{
+    return pd_run_prio(sc, fl, NULL, n, trace_dir, stats, sample_ns, obs, user);
 }
 
 #endif

@@ -9,78 +9,20 @@
 
 #include "packet_driver.h"
 
-typedef struct pflow {
-    int32_t src, dst, prio;
-    int64_t size, start;
-    int64_t end, ideal;
-} pflow;
-
-typedef void (*pp_observe_fn)(void *state, int64_t now, void *user);
-
-/* pd_run with a priority per flow; obs every sample_ns while flows run. */
-static int pp_run(const m4_scenario *sc, pflow *fl, int n, m4_packet_stats_t *stats, int64_t sample_ns,
-                  pp_observe_fn obs, void *user)
-{
-    const m4_backend_ops *ops = &m4_packet_backend;
-    void *st = NULL;
-    int err = ops->create(&st, sc, NULL);
-    if (err)
-        return err;
-    m4_completion_list done = {0};
-    int next = 0, completed = 0;
-    int64_t next_sample = sample_ns > 0 && n > 0 ? fl[0].start : INT64_MAX;
-    for (int i = 0; i < n; i++)
-        fl[i].end = -1;
-    while (!err) {
-        int64_t ts = next < n ? fl[next].start : INT64_MAX;
-        int64_t tb = ops->next_event_time(st);
-        if (ts == INT64_MAX && tb == INT64_MAX)
-            break;
-        if (next_sample <= ts && next_sample <= tb) {
-            obs(st, next_sample, user);
-            next_sample = completed == n ? INT64_MAX : next_sample + sample_ns;
-            continue;
-        }
-        if (ts <= tb) {
-            int32_t path[M4_MAX_HOPS], hops = 0;
-            err = pd_route(sc, fl[next].src, fl[next].dst, (uint64_t)next, path, M4_MAX_HOPS, &hops);
-            if (err)
-                break;
-            fl[next].ideal = pd_ideal(&sc->topology, path, hops, fl[next].size);
-            m4_flow_start fs = {next, next, fl[next].src, fl[next].dst, fl[next].size, fl[next].start,
-                                path, hops, fl[next].ideal, fl[next].prio};
-            err = ops->add_flow(st, &fs);
-            next++;
-            continue;
-        }
-        int64_t until = ts < next_sample ? ts : next_sample;
-        err = ops->advance(st, until == INT64_MAX ? INT64_MAX : until - 1, &done);
-        for (int64_t k = 0; k < done.count; k++) {
-            fl[done.items[k].handle].end = done.items[k].end_ns;
-            completed++;
-        }
-        done.count = 0;
-    }
-    if (stats)
-        m4_packet_stats(st, stats);
-    free(done.items);
-    ops->destroy(st);
-    return err;
-}
-
 /* star:hosts=3: hosts 0 and 1 each send 2 MB to host 2 from t = 0, flow 0 at
  * pg 5, flow 1 at pg pg1. Window 200 KB so that a lone flow is not
  * window-limited on this small topology. */
-static void run_pair(m4_cc_kind cc, int pg1, pflow fl[2])
+static void run_pair(m4_cc_kind cc, int pg1, tflow fl[2])
 {
     m4_scenario *sc = pd_scenario("star:hosts=3", cc, 200000, 0, 1);
     CHECK(sc != NULL);
     if (!sc)
         return;
-    fl[0] = (pflow){0, 2, 5, 2000000, 0, -1, 0};
-    fl[1] = (pflow){1, 2, pg1, 2000000, 0, -1, 0};
+    fl[0] = (tflow){0, 2, 2000000, 0, -1, 0, 0, 0};
+    fl[1] = (tflow){1, 2, 2000000, 0, -1, 0, 0, 0};
+    const int32_t prio[2] = {5, pg1};
     m4_packet_stats_t st;
-    CHECK_INT_EQ(pp_run(sc, fl, 2, &st, 0, NULL, NULL), 0);
+    CHECK_INT_EQ(pd_run_prio(sc, fl, prio, 2, NULL, &st, 0, NULL, NULL), 0);
     CHECK(fl[0].end > 0 && fl[1].end > 0);
     CHECK_INT_EQ(st.drops, 0);
     pd_scenario_free(sc);
@@ -90,7 +32,7 @@ static void higher_priority_takes_the_bottleneck(void)
 {
     static const char *names[4] = {"dctcp", "dcqcn", "hpcc", "timely"};
     for (int cc = 0; cc < 4; cc++) {
-        pflow fl[2], same[2];
+        tflow fl[2], same[2];
         run_pair((m4_cc_kind)cc, 1, fl);
         run_pair((m4_cc_kind)cc, 5, same);
         /* both flows' bytes over the bottleneck, at 1048 wire bytes per 1000 */
@@ -122,7 +64,8 @@ static void higher_priority_takes_the_bottleneck(void)
 typedef struct victim_obs {
     int32_t paused_link, victim_link;
     int64_t last_tx, last_mask, paused_samples, paused_bytes, other_paused;
-    const pflow *victim;
+    const tflow *victim;
+    int victim_prio;
 } victim_obs;
 
 static void observe_victim(void *state, int64_t now, void *user)
@@ -131,7 +74,7 @@ static void observe_victim(void *state, int64_t now, void *user)
     int64_t mask = m4_packet_paused_mask(state, o->paused_link);
     int64_t tx = m4_packet_tx_bytes(state, o->victim_link);
     /* paused over the whole microsecond (at both of its ends) */
-    if (mask & o->last_mask & (1 << 1) && (o->victim->prio == 1 || !((mask | o->last_mask) & (1 << o->victim->prio))) &&
+    if (mask & o->last_mask & (1 << 1) && (o->victim_prio == 1 || !((mask | o->last_mask) & (1 << o->victim_prio))) &&
         (o->victim->end < 0 || o->victim->end > now)) {
         o->paused_samples++;
         o->paused_bytes += tx - o->last_tx;
@@ -142,22 +85,22 @@ static void observe_victim(void *state, int64_t now, void *user)
     o->last_mask = mask;
 }
 
-static void run_victim(int victim_pg, victim_obs *o, m4_packet_stats_t *st, pflow *fl)
+static void run_victim(int victim_pg, victim_obs *o, m4_packet_stats_t *st, tflow *fl)
 {
     m4_scenario *sc = pd_scenario("star:hosts=6", M4_CC_DCTCP, 100000, 60, 1);
     CHECK(sc != NULL);
     if (!sc)
         return;
-    fl[0] = (pflow){0, 3, 1, 1000000, 0, -1, 0};
-    fl[1] = (pflow){0, 5, victim_pg, 1000000, 0, -1, 0};
-    fl[2] = (pflow){1, 3, 1, 1000000, 0, -1, 0};
-    fl[3] = (pflow){2, 3, 1, 1000000, 0, -1, 0};
-    fl[4] = (pflow){4, 3, 1, 1000000, 0, -1, 0};
+    static const int32_t src[5] = {0, 0, 1, 2, 4}, dst[5] = {3, 5, 3, 3, 3};
+    for (int i = 0; i < 5; i++)
+        fl[i] = (tflow){src[i], dst[i], 1000000, 0, -1, 0, 0, 0};
+    const int32_t prio[5] = {1, victim_pg, 1, 1, 1};
     memset(o, 0, sizeof *o);
     o->paused_link = 0;      /* link 0 = host 0 - switch; dlink 0 = host 0 -> switch */
     o->victim_link = 2 * 5 + 1; /* switch -> host 5 */
     o->victim = &fl[1];
-    CHECK_INT_EQ(pp_run(sc, fl, 5, st, 1000, observe_victim, o), 0);
+    o->victim_prio = victim_pg;
+    CHECK_INT_EQ(pd_run_prio(sc, fl, prio, 5, NULL, st, 1000, observe_victim, o), 0);
     for (int i = 0; i < 5; i++)
         CHECK(fl[i].end > 0);
     CHECK_INT_EQ(st->drops, 0);
@@ -166,7 +109,7 @@ static void run_victim(int victim_pg, victim_obs *o, m4_packet_stats_t *st, pflo
 
 static void pause_of_one_priority_spares_another(void)
 {
-    pflow fl[5], same[5];
+    tflow fl[5], same[5];
     victim_obs o, os;
     m4_packet_stats_t st, sts;
     run_victim(2, &o, &st, fl);
