@@ -309,6 +309,34 @@ static void forward_matches_reference(void)
  * gives at most ~2e-6 absolute on O(1) gradients (measured over 100 seeds). */
 static int grad_close(double an, double fd) { return fabs(an - fd) <= 1e-5 + 1e-4 * fabs(fd); }
 
+typedef struct fd_tally {
+    double worst; /* largest |analytic - central difference| */
+    int bad, checked, nonzero;
+} fd_tally;
+
+/* Checks analytic[k], the gradient of the loss in x[k], against the central
+ * difference of ref_loss for k < n; x lies in rin or in the weights, so
+ * ref_loss sees each nudge. */
+static void fd_check(fd_tally *t, const char *name, double *x, const float *analytic, size_t n,
+                     const m4_model_weights *w)
+{
+    const double h = 1e-6;
+    for (size_t k = 0; k < n; k++) {
+        double keep = x[k];
+        x[k] = keep + h;
+        double up = ref_loss(&rin, w);
+        x[k] = keep - h;
+        double dn = ref_loss(&rin, w);
+        x[k] = keep;
+        double fd = (up - dn) / (2 * h);
+        t->worst = fmax(t->worst, fabs(fd - analytic[k]));
+        if (fabs(fd) > 1e-3) t->nonzero++;
+        if (!grad_close(analytic[k], fd) && t->bad++ < 5)
+            fprintf(stderr, "  %s[%zu] %.7g, fd %.7g\n", name, k, analytic[k], fd);
+        t->checked++;
+    }
+}
+
 static void backward_matches_finite_differences(void)
 {
     uint64_t seed = m4t_seed();
@@ -334,59 +362,16 @@ static void backward_matches_finite_differences(void)
     for (int k = 0; k < N * H; k++) dh_in[k] = 12345.0f; /* must be overwritten */
     CHECK_INT_EQ(m4_step_backward(dh_in, dz_in, &gw, &model, &rec, wa, wb, wc, wd, we, &scratch),
                  M4_OK);
-    const double h = 1e-6;
-    double worst = 0;
-    int bad = 0, checked = 0;
-    for (int k = 0; k < N * H; k++) {
-        double keep = rin.flow_h[k];
-        rin.flow_h[k] = keep + h;
-        double up = ref_loss(&rin, &model.w);
-        rin.flow_h[k] = keep - h;
-        double dn = ref_loss(&rin, &model.w);
-        rin.flow_h[k] = keep;
-        double fd = (up - dn) / (2 * h);
-        worst = fmax(worst, fabs(fd - dh_in[k]));
-        if (!grad_close(dh_in[k], fd)) {
-            if (bad++ < 5) fprintf(stderr, "  d_flow_h_in[%d] %.7g, fd %.7g\n", k, dh_in[k], fd);
-        }
-        checked++;
-    }
-    for (int k = 0; k < L * H; k++) {
-        double keep = rin.link_z[k];
-        rin.link_z[k] = keep + h;
-        double up = ref_loss(&rin, &model.w);
-        rin.link_z[k] = keep - h;
-        double dn = ref_loss(&rin, &model.w);
-        rin.link_z[k] = keep;
-        double fd = (up - dn) / (2 * h);
-        worst = fmax(worst, fabs(fd - dz_in[k]));
-        if (!grad_close(dz_in[k], fd)) {
-            if (bad++ < 5) fprintf(stderr, "  d_link_z_in[%d] %.7g, fd %.7g\n", k, dz_in[k], fd);
-        }
-        checked++;
-    }
-    /* Every parameter; also count tensors with a nonzero gradient somewhere. */
-    int nonzero = 0;
-    for (size_t k = 0; k < model.num_params; k++) {
-        double keep = theta[k];
-        theta[k] = keep + h;
-        double up = ref_loss(&rin, &model.w);
-        theta[k] = keep - h;
-        double dn = ref_loss(&rin, &model.w);
-        theta[k] = keep;
-        double fd = (up - dn) / (2 * h);
-        worst = fmax(worst, fabs(fd - grads[k]));
-        if (fabs(fd) > 1e-3) nonzero++;
-        if (!grad_close(grads[k], fd)) {
-            if (bad++ < 10) fprintf(stderr, "  param %zu: %.7g, fd %.7g\n", k, grads[k], fd);
-        }
-        checked++;
-    }
+    fd_tally inputs = {0}, params = {0};
+    fd_check(&inputs, "d_flow_h_in", rin.flow_h, dh_in, N * H, &model.w);
+    fd_check(&inputs, "d_link_z_in", rin.link_z, dz_in, L * H, &model.w);
+    /* every parameter, and how many have a gradient that is not ~0 */
+    fd_check(&params, "param", theta, grads, model.num_params, &model.w);
     fprintf(stderr, "  backward: %d gradients, max |analytic - fd| %.2e, %d params with |g| > 1e-3"
-            " (case drawn %d times, nearest ReLU kink %.1e)\n", checked, worst, nonzero, draws,
-            g_min_pre);
-    CHECK_INT_EQ(bad, 0);
-    CHECK(nonzero > (int)model.num_params / 2);
+            " (case drawn %d times, nearest ReLU kink %.1e)\n", inputs.checked + params.checked,
+            fmax(inputs.worst, params.worst), params.nonzero, draws, g_min_pre);
+    CHECK_INT_EQ(inputs.bad + params.bad, 0);
+    CHECK(params.nonzero > (int)model.num_params / 2);
 
     /* A second call: d_*_in overwritten with the same values, parameter
      * gradients accumulated (twice the first; not bit-exact, since sgemm may
