@@ -1,5 +1,5 @@
 /* Core utilities: event heap order, RNG determinism and moments, number
- * parsers, .npy round trip, atomic files, growing arrays. */
+ * parsers, .npy round trip, atomic files, growing arrays, line reading. */
 #include "testlib.h"
 
 #include <unistd.h>
@@ -160,6 +160,42 @@ static void atomic_file_appears_only_on_commit(void)
     CHECK(strcmp(m4_last_error(), "x:3: bad") == 0);
 }
 
+/* The line reader numbers every line, and the content reader skips blank
+ * and comment lines (also indented ones, and a last line without newline). */
+static void line_reader_counts_lines_and_skips_comments(void)
+{
+    const char *path = "/tmp/m4t_lines.txt";
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("a 1\r\n\n  # note\n\t\nb # not a comment\n   \n#x\nc", f);
+    fclose(f);
+    m4_line_reader r;
+    char *line;
+    CHECK(m4_line_reader_open(&r, path) == M4_OK);
+    int all = 0;
+    while (m4_line_reader_next(&r, &line) == 1)
+        all++;
+    CHECK_INT_EQ(all, 8);
+    m4_line_reader_close(&r);
+    CHECK(m4_line_reader_open(&r, path) == M4_OK);
+    static const char *want[] = {"a 1", "b # not a comment", "c"};
+    static const int64_t want_line[] = {1, 5, 8};
+    int got = 0;
+    while (m4_line_reader_next_content(&r, &line) == 1) {
+        CHECK(got < 3);
+        if (got >= 3)
+            break;
+        CHECK(strcmp(line, want[got]) == 0);
+        CHECK_INT_EQ(r.line_number, want_line[got]);
+        got++;
+    }
+    CHECK_INT_EQ(got, 3);
+    m4_line_reader_close(&r);
+    remove(path);
+}
+
 /* Capacities double from the initial one and stop at the first that holds
  * the need; a reserve keeps the items and leaves everything as it was when
  * the request cannot be met. */
@@ -220,4 +256,5 @@ static void arrays_double_and_keep_their_items(void)
 M4_TEST_MAIN(M4_TEST(heap_orders_by_time_then_insertion), M4_TEST(rng_is_deterministic_and_uniform),
              M4_TEST(parsers_accept_units_and_reject_junk), M4_TEST(npy_round_trip),
              M4_TEST(atomic_file_appears_only_on_commit),
-             M4_TEST(arrays_double_and_keep_their_items))
+             M4_TEST(arrays_double_and_keep_their_items),
+             M4_TEST(line_reader_counts_lines_and_skips_comments))

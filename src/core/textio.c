@@ -56,6 +56,20 @@ int m4_line_reader_next(m4_line_reader *reader, char **line)
     return 1;
 }
 
+int m4_line_reader_next_content(m4_line_reader *reader, char **line)
+{
+    for (;;) {
+        int got = m4_line_reader_next(reader, line);
+        if (got <= 0)
+            return got;
+        const char *p = *line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p != '\0' && *p != '#')
+            return 1;
+    }
+}
+
 void m4_line_reader_close(m4_line_reader *reader)
 {
     if (reader->file)

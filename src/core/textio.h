@@ -20,6 +20,8 @@ int m4_line_reader_open(m4_line_reader *reader, const char *path);
  * line was read, 0 at end of file, negative on error. Blank lines and lines
  * starting with '#' are returned too; callers decide. */
 int m4_line_reader_next(m4_line_reader *reader, char **line);
+/* The same, skipping blank lines and lines whose first non-blank is '#'. */
+int m4_line_reader_next_content(m4_line_reader *reader, char **line);
 void m4_line_reader_close(m4_line_reader *reader);
 
 /* Split line in place on spaces/tabs into at most max_fields fields; returns

@@ -17,17 +17,6 @@ void m4_flows_free(m4_flowset *set)
     set->count = 0;
 }
 
-static int next_content_line(m4_line_reader *r, char **line)
-{
-    for (;;) {
-        int got = m4_line_reader_next(r, line);
-        if (got <= 0) return got;
-        const char *p = *line;
-        while (*p == ' ' || *p == '\t') p++;
-        if (*p != '\0' && *p != '#') return 1;
-    }
-}
-
 static int compare_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -97,7 +86,7 @@ int m4_flows_read(m4_flowset *set, const char *path, const m4_topology *t)
     int64_t declared = 0;
     int64_t *ids = NULL;
     int64_t *id_lines = NULL;
-    int got = next_content_line(&r, &line);
+    int got = m4_line_reader_next_content(&r, &line);
     if (got < 0) {
         err = got;
         goto fail;
@@ -128,7 +117,7 @@ int m4_flows_read(m4_flowset *set, const char *path, const m4_topology *t)
             }
             capacity = grown;
         }
-        got = next_content_line(&r, &line);
+        got = m4_line_reader_next_content(&r, &line);
         if (got < 0) {
             err = got;
             goto fail;
@@ -201,7 +190,7 @@ int m4_flows_read(m4_flowset *set, const char *path, const m4_topology *t)
         id_lines[i] = r.line_number;
         set->count = i + 1;
     }
-    got = next_content_line(&r, &line);
+    got = m4_line_reader_next_content(&r, &line);
     if (got < 0) {
         err = got;
         goto fail;

@@ -92,17 +92,6 @@ int m4_topology_finish(m4_topology *t)
 
 /* ---- reading -------------------------------------------------------------- */
 
-static int next_content_line(m4_line_reader *r, char **line)
-{
-    for (;;) {
-        int got = m4_line_reader_next(r, line);
-        if (got <= 0) return got;
-        const char *p = *line;
-        while (*p == ' ' || *p == '\t') p++;
-        if (*p != '\0' && *p != '#') return 1;
-    }
-}
-
 static int parse_count(const char *text, int64_t max, int32_t *out)
 {
     int64_t v;
@@ -121,7 +110,7 @@ int m4_topology_read(m4_topology *t, const char *path)
     if (err) return err;
     char *line;
     char *fields[8];
-    int got = next_content_line(&r, &line);
+    int got = m4_line_reader_next_content(&r, &line);
     if (got < 0) {
         err = got;
         goto fail;
@@ -155,7 +144,7 @@ int m4_topology_read(m4_topology *t, const char *path)
     }
     if (t->num_switches > 0) {
         /* The switch id line may be long: split it into a growing array. */
-        got = next_content_line(&r, &line);
+        got = m4_line_reader_next_content(&r, &line);
         if (got <= 0) {
             err = got < 0 ? got
                           : m4_error_set(M4_EPARSE, "%s:%" PRId64 ": missing switch id line", path,
@@ -203,7 +192,7 @@ int m4_topology_read(m4_topology *t, const char *path)
         }
     }
     for (int32_t i = 0; i < t->num_links; i++) {
-        got = next_content_line(&r, &line);
+        got = m4_line_reader_next_content(&r, &line);
         if (got < 0) {
             err = got;
             goto fail;
@@ -263,7 +252,7 @@ int m4_topology_read(m4_topology *t, const char *path)
             goto fail;
         }
     }
-    got = next_content_line(&r, &line);
+    got = m4_line_reader_next_content(&r, &line);
     if (got < 0) {
         err = got;
         goto fail;
