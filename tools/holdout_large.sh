@@ -1,6 +1,6 @@
 #!/bin/sh
 # Model selection at the scale of make eval's full runs, never on its set:
-# four 10,000-flow scenarios on the 256-host fabric with the training
+# four 10,000-flow (HOLDOUT_LARGE_FLOWS) scenarios on the 256-host fabric with the training
 # set's workloads (websearch, fbhdp, alistorage; none of eval's webserver,
 # hadoop, cachefollower), seeds 7001-7004 (eval uses 9001+, training 1),
 # one per CC. Runs packet and flow once, then each model through the m4
@@ -11,12 +11,16 @@
 #
 #   sh tools/holdout_large.sh BUILD/m4sim MODEL...
 #     HOLDOUT_LARGE_DIR=dir   scenarios and runs (default build/holdout-large)
+#     HOLDOUT_LARGE_FLOWS=n   flows per scenario (default 10000; 20000 is the
+#                             full eval's length, where the largest flows live
+#                             through 5,000-20,000 events)
 #
 # Packet and flow results are kept between calls; m4 reruns per model.
 set -u
 M4SIM=${1:?usage: holdout_large.sh M4SIM MODEL...}
 shift
 DIR=${HOLDOUT_LARGE_DIR:-build/holdout-large}
+FLOWS=${HOLDOUT_LARGE_FLOWS:-10000}
 [ $# -ge 1 ] || { echo "holdout_large: name at least one model file" >&2; exit 2; }
 mkdir -p "$DIR" || exit 1
 TOPO="fabric:pods=4,racks=4,hosts=16"
@@ -36,7 +40,7 @@ echo "$SCENARIOS" | while read -r name workload cc load sigma seed; do
     s="$DIR/$name"
     if [ ! -f "$s/flows.txt" ]; then
         "$M4SIM" gen -o "$s" --topo "$TOPO" --workload "$workload" --cc "$cc" --load "$load" \
-            --sigma "$sigma" --flows 10000 --seed "$seed" >/dev/null || exit 1
+            --sigma "$sigma" --flows "$FLOWS" --seed "$seed" >/dev/null || exit 1
     fi
     for b in packet flow; do
         [ -f "$s/$b/fct.txt" ] || "$M4SIM" run "$s" --backend "$b" --quiet -o "$s/$b" || exit 1

@@ -8,19 +8,27 @@
 #                            a third dataset (tried, not shipped: models/README.md)
 #     MODEL_HIDDEN=H, MODEL_GNN=G   model widths (default 48 and 64)
 #     MODEL_PATH_LOAD=1      each flow also sees its path's load (m4sim train --path-load)
+#     MODEL_LONG_SCENARIOS=n (default 400), MODEL_DATA_LONG (default MODEL_DATA-long)
+#                            the long set, trained on in the last stage only
+#     MODEL_FROM_STAGE=2|3   keep the stage models an earlier run left (MODEL_STAGE1,
+#                            MODEL_STAGE2) and start at that training stage
 #
-# 1. the training set: 4000 scenarios of 2000 flows on the 32-host fabric
-#    (twice the paper's 2000), plus 300 of 4000 flows on the 128-host fabric
-#    fabric:pods=4,racks=4,hosts=8 (MODEL_LARGE_SCENARIOS=0: none), their
-#    packet-level runs with --trace (about 21 + 7 minutes on 2 cores);
+# 1. the training set: 8000 scenarios of 2000 flows on the 32-host fabric
+#    (four times the paper's 2000), plus 300 of 4000 flows on the 128-host
+#    fabric fabric:pods=4,racks=4,hosts=8 (MODEL_LARGE_SCENARIOS=0: none), and
+#    the long set, 400 of 8000 flows on the 32-host fabric, their packet-level
+#    runs with --trace (about 42 + 7 + 7 minutes on 2 cores; 31 + 4 + 8 GB);
 # 2. teacher-forced training of the star-neighbourhood model (--neighbourhood
-#    links) on both, 40 epochs of 2400 samples (about 40 s an epoch on 2 cores);
+#    links) on the first two, 40 epochs of 4800 samples (about 80 s an epoch
+#    on 2 cores; 14.6 GB resident);
 # 3. closed-loop fine-tuning from it: half the samples run on the model's
 #    own predicted completions, CL_EPOCHS epochs at a third of the learning
 #    rate (about 11 s an epoch);
 # 4. then CL3_EPOCHS more epochs with every sample closed-loop, the way the
-#    m4 backend runs, over longer samples (256 burn-in and 1024 events with
-#    gradient; about 25 s an epoch), its slowdown loss on each flow's
+#    m4 backend runs, over longer samples (up to 4096 events of burn-in, so
+#    that flow states are as old as the backend's in long runs, and 1024
+#    events with gradient; the long set joins here; about 45 s an epoch), its
+#    slowdown loss on each flow's
 #    latest prediction in a window (--loss-weight last: in closed loop the
 #    one a completion comes from), validated and saved as the moving
 #    average of the weights over its steps (--ema EMA, 0.998: about the
@@ -37,14 +45,14 @@ EPOCHS=${MODEL_EPOCHS:-40}
 CL_EPOCHS=${MODEL_CL_EPOCHS:-6}
 CL3_EPOCHS=${MODEL_CL3_EPOCHS:-12}
 CL3_EVENTS=${MODEL_CL3_EVENTS:-1024}    # events with gradient per stage-4 sample
-CL3_BURN_IN=${MODEL_CL3_BURN_IN:-256}   # forward-only events before them
+CL3_BURN_IN=${MODEL_CL3_BURN_IN:-4096}  # forward-only events before them
 SHRINK=${MODEL_SHRINK:-1}
 EMA=${MODEL_EMA:-0.998}                 # stage 4's moving average of the weights, 0 = off
 HIDDEN=${MODEL_HIDDEN:-48}              # flow/link state width H
 GNN=${MODEL_GNN:-64}                    # graph layer width G
 PATH_LOAD=${MODEL_PATH_LOAD:-0}         # 1: each flow also sees its path's load (--path-load)
-SCENARIOS=${MODEL_SCENARIOS:-4000}      # training-set size (32-host fabric)
-SAMPLES1=${MODEL_SAMPLES1:-2400}        # samples per stage-1 epoch
+SCENARIOS=${MODEL_SCENARIOS:-8000}      # training-set size (32-host fabric)
+SAMPLES1=${MODEL_SAMPLES1:-4800}        # samples per stage-1 epoch
 LARGE=${MODEL_LARGE_SCENARIOS:-300}     # scenarios on a larger fabric, 0 = none
 LARGE_TOPO=${MODEL_LARGE_TOPO:-fabric:pods=4,racks=4,hosts=8}
 LARGE_FLOWS=${MODEL_LARGE_FLOWS:-4000}
@@ -53,11 +61,19 @@ EXTRA=${MODEL_EXTRA_SCENARIOS:-0}       # scenarios on a third fabric, 0 = none
 EXTRA_TOPO=${MODEL_EXTRA_TOPO:-fabric:pods=2,racks=4,hosts=16}
 EXTRA_FLOWS=${MODEL_EXTRA_FLOWS:-4000}
 DATA_EXTRA=${MODEL_DATA_EXTRA:-${DATA%/}-r16}
+LONG=${MODEL_LONG_SCENARIOS:-400}       # 8000-flow scenarios for the last stage, 0 = none
+DATA_LONG=${MODEL_DATA_LONG:-${DATA%/}-long}
+FROM_STAGE=${MODEL_FROM_STAGE:-1}
 STAGE1=${MODEL_STAGE1:-${DATA%/}-stage1.m4}
 STAGE2=${MODEL_STAGE2:-${DATA%/}-stage2.m4}
 COMMON="--uniform-fraction 0.5 --patience 3 --early-stop 8 --threads 2 --seed 1"
+case $FROM_STAGE in
+1 | 2 | 3) ;;
+*) echo "make_model: MODEL_FROM_STAGE must be 1, 2 or 3" >&2; exit 2 ;;
+esac
 # add_dataset DIR SCENARIOS FLOWS TOPO SEED: build (or resume) it and train on it too.
-# Seeds: 1 the 32-host set, 3 the larger fabric, 4 the third; the holdout uses 2.
+# Seeds: 1 the 32-host set, 3 the larger fabric, 4 the third, 5 the long set;
+# the holdouts use 2, 6 and 7001-7004.
 DATASETS=
 add_dataset() {
     [ "$2" -gt 0 ] || return 0
@@ -67,12 +83,18 @@ add_dataset() {
 add_dataset "$DATA" "$SCENARIOS" 2000 fabric:pods=2,racks=4,hosts=4 1
 add_dataset "$DATA_LARGE" "$LARGE" "$LARGE_FLOWS" "$LARGE_TOPO" 3
 add_dataset "$DATA_EXTRA" "$EXTRA" "$EXTRA_FLOWS" "$EXTRA_TOPO" 4
-# shellcheck disable=SC2086  # COMMON is a list of words without spaces inside
-"$M4SIM" train $DATASETS -o "$STAGE1" --hidden "$HIDDEN" --gnn "$GNN" --path-load "$PATH_LOAD" --neighbourhood links --epochs "$EPOCHS" \
-    --samples "$SAMPLES1" --lr 0.0003 --loss-weight flow $COMMON
-# shellcheck disable=SC2086
-"$M4SIM" train $DATASETS -o "$STAGE2" --init "$STAGE1" --epochs "$CL_EPOCHS" --lr 0.0001 \
-    --samples 600 --closed-loop 0.5 --loss-weight flow $COMMON
+EARLY_DATASETS=$DATASETS
+add_dataset "$DATA_LONG" "$LONG" 8000 fabric:pods=2,racks=4,hosts=4 5
+if [ "$FROM_STAGE" -le 1 ]; then
+    # shellcheck disable=SC2086  # COMMON is a list of words without spaces inside
+    "$M4SIM" train $EARLY_DATASETS -o "$STAGE1" --hidden "$HIDDEN" --gnn "$GNN" --path-load "$PATH_LOAD" --neighbourhood links --epochs "$EPOCHS" \
+        --samples "$SAMPLES1" --lr 0.0003 --loss-weight flow $COMMON
+fi
+if [ "$FROM_STAGE" -le 2 ]; then
+    # shellcheck disable=SC2086
+    "$M4SIM" train $EARLY_DATASETS -o "$STAGE2" --init "$STAGE1" --epochs "$CL_EPOCHS" --lr 0.0001 \
+        --samples 600 --closed-loop 0.5 --loss-weight flow $COMMON
+fi
 # shellcheck disable=SC2086
 "$M4SIM" train $DATASETS -o "$OUT" --init "$STAGE2" --epochs "$CL3_EPOCHS" --lr 0.0001 \
     --samples 600 --closed-loop 1.0 --sample-events "$CL3_EVENTS" --burn-in "$CL3_BURN_IN" $COMMON \
