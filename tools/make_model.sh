@@ -8,7 +8,8 @@
 #                            a third dataset (tried, not shipped: models/README.md)
 #     MODEL_HIDDEN=H, MODEL_GNN=G   model widths (default 48 and 64)
 #     MODEL_PATH_LOAD=1      each flow also sees its path's load (m4sim train --path-load)
-#     MODEL_LONG_SCENARIOS=n (default 400), MODEL_DATA_LONG (default MODEL_DATA-long)
+#     MODEL_LONG_SCENARIOS=n (default 400), MODEL_LONG_FLOWS (8000), MODEL_LONG_TOPO
+#     (the 32-host fabric), MODEL_LONG_SEED (5), MODEL_DATA_LONG (default MODEL_DATA-long)
 #                            the long set, trained on in the last stage only
 #     MODEL_FROM_STAGE=2|3   keep the stage models an earlier run left (MODEL_STAGE1,
 #                            MODEL_STAGE2) and start at that training stage
@@ -61,7 +62,10 @@ EXTRA=${MODEL_EXTRA_SCENARIOS:-0}       # scenarios on a third fabric, 0 = none
 EXTRA_TOPO=${MODEL_EXTRA_TOPO:-fabric:pods=2,racks=4,hosts=16}
 EXTRA_FLOWS=${MODEL_EXTRA_FLOWS:-4000}
 DATA_EXTRA=${MODEL_DATA_EXTRA:-${DATA%/}-r16}
-LONG=${MODEL_LONG_SCENARIOS:-400}       # 8000-flow scenarios for the last stage, 0 = none
+LONG=${MODEL_LONG_SCENARIOS:-400}       # long scenarios for the last stage, 0 = none
+LONG_FLOWS=${MODEL_LONG_FLOWS:-8000}
+LONG_TOPO=${MODEL_LONG_TOPO:-fabric:pods=2,racks=4,hosts=4}
+LONG_SEED=${MODEL_LONG_SEED:-5}
 DATA_LONG=${MODEL_DATA_LONG:-${DATA%/}-long}
 FROM_STAGE=${MODEL_FROM_STAGE:-1}
 STAGE1=${MODEL_STAGE1:-${DATA%/}-stage1.m4}
@@ -72,7 +76,8 @@ case $FROM_STAGE in
 *) echo "make_model: MODEL_FROM_STAGE must be 1, 2 or 3" >&2; exit 2 ;;
 esac
 # add_dataset DIR SCENARIOS FLOWS TOPO SEED: build (or resume) it and train on it too.
-# Seeds: 1 the 32-host set, 3 the larger fabric, 4 the third, 5 the long set;
+# Seeds: 1 the 32-host set, 3 the larger fabric, 4 the third, 5 the long set (8 a
+# 128-host long set, tried: models/README.md);
 # the holdouts use 2, 6 and 7001-7004.
 DATASETS=
 add_dataset() {
@@ -84,7 +89,7 @@ add_dataset "$DATA" "$SCENARIOS" 2000 fabric:pods=2,racks=4,hosts=4 1
 add_dataset "$DATA_LARGE" "$LARGE" "$LARGE_FLOWS" "$LARGE_TOPO" 3
 add_dataset "$DATA_EXTRA" "$EXTRA" "$EXTRA_FLOWS" "$EXTRA_TOPO" 4
 EARLY_DATASETS=$DATASETS
-add_dataset "$DATA_LONG" "$LONG" 8000 fabric:pods=2,racks=4,hosts=4 5
+add_dataset "$DATA_LONG" "$LONG" "$LONG_FLOWS" "$LONG_TOPO" "$LONG_SEED"
 if [ "$FROM_STAGE" -le 1 ]; then
     # shellcheck disable=SC2086  # COMMON is a list of words without spaces inside
     "$M4SIM" train $EARLY_DATASETS -o "$STAGE1" --hidden "$HIDDEN" --gnn "$GNN" --path-load "$PATH_LOAD" --neighbourhood links --epochs "$EPOCHS" \
