@@ -18,7 +18,7 @@
 #    (four times the paper's 2000), plus 300 of 4000 flows on the 128-host
 #    fabric fabric:pods=4,racks=4,hosts=8 (MODEL_LARGE_SCENARIOS=0: none), and
 #    the long set, 400 of 8000 flows on the 32-host fabric, their packet-level
-#    runs with --trace (about 42 + 7 + 7 minutes on 2 cores; 31 + 4 + 8 GB);
+#    runs with --trace (about an hour + 7 + 7 minutes on 2 cores; 31 + 4 + 8 GB);
 # 2. teacher-forced training of the star-neighbourhood model (--neighbourhood
 #    links) on the first two, 40 epochs of 4800 samples (about 80 s an epoch
 #    on 2 cores; 14.6 GB resident);
@@ -27,10 +27,10 @@
 #    rate (about 11 s an epoch);
 # 4. then CL3_EPOCHS more epochs with every sample closed-loop, the way the
 #    m4 backend runs, over longer samples (up to 4096 events of burn-in, so
-#    that flow states are as old as the backend's in long runs, and 1024
-#    events with gradient; the long set joins here; about 45 s an epoch), its
-#    slowdown loss on each flow's
-#    latest prediction in a window (--loss-weight last: in closed loop the
+#    that flows enter with aged states as in a long run, and 1024 events
+#    with gradient; the long set joins here; about 45 s an epoch), its
+#    slowdown loss on each flow's latest prediction in a window
+#    (--loss-weight last: in closed loop the
 #    one a completion comes from), validated and saved as the moving
 #    average of the weights over its steps (--ema EMA, 0.998: about the
 #    last 500 of its 1800 steps; MODEL_EMA=0: the weights as trained), the
