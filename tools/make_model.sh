@@ -8,8 +8,8 @@
 #                            a third dataset (tried, not shipped: models/README.md)
 #     MODEL_HIDDEN=H, MODEL_GNN=G   model widths (default 48 and 64)
 #     MODEL_PATH_LOAD=1      each flow also sees its path's load (m4sim train --path-load)
-#     MODEL_LONG_SCENARIOS=n (default 400), MODEL_LONG_FLOWS (8000), MODEL_LONG_TOPO
-#     (the 32-host fabric), MODEL_LONG_SEED (5), MODEL_DATA_LONG (default MODEL_DATA-long)
+#     MODEL_LONG_SCENARIOS=n (default 100), MODEL_LONG_FLOWS (20000), MODEL_LONG_TOPO
+#     (the 128-host fabric), MODEL_LONG_SEED (8), MODEL_DATA_LONG (default MODEL_DATA-long)
 #                            the long set, trained on in the last stage only
 #     MODEL_FROM_STAGE=2|3   keep the stage models an earlier run left (MODEL_STAGE1,
 #                            MODEL_STAGE2) and start at that training stage
@@ -17,8 +17,9 @@
 # 1. the training set: 8000 scenarios of 2000 flows on the 32-host fabric
 #    (four times the paper's 2000), plus 300 of 4000 flows on the 128-host
 #    fabric fabric:pods=4,racks=4,hosts=8 (MODEL_LARGE_SCENARIOS=0: none), and
-#    the long set, 400 of 8000 flows on the 32-host fabric, their packet-level
-#    runs with --trace (about an hour + 7 + 7 minutes on 2 cores; 31 + 4 + 8 GB);
+#    the long set, 100 of 20,000 flows on the 128-host fabric, their
+#    packet-level runs with --trace (about an hour + 7 + 7 minutes on 2 cores;
+#    31 + 4 + 16 GB);
 # 2. teacher-forced training of the star-neighbourhood model (--neighbourhood
 #    links) on the first two, 40 epochs of 4800 samples (about 80 s an epoch
 #    on 2 cores; 14.6 GB resident);
@@ -26,9 +27,10 @@
 #    own predicted completions, CL_EPOCHS epochs at a third of the learning
 #    rate (about 11 s an epoch);
 # 4. then CL3_EPOCHS more epochs with every sample closed-loop, the way the
-#    m4 backend runs, over longer samples (up to 4096 events of burn-in, so
+#    m4 backend runs, over longer samples (up to 12288 events of burn-in, so
 #    that flows enter with aged states as in a long run, and 1024 events
-#    with gradient; the long set joins here; about 45 s an epoch), its
+#    with gradient; the long set joins here; about 65 s an epoch, 20 GB
+#    resident), its
 #    slowdown loss on each flow's latest prediction in a window
 #    (--loss-weight last: in closed loop the
 #    one a completion comes from), validated and saved as the moving
@@ -46,7 +48,7 @@ EPOCHS=${MODEL_EPOCHS:-40}
 CL_EPOCHS=${MODEL_CL_EPOCHS:-6}
 CL3_EPOCHS=${MODEL_CL3_EPOCHS:-12}
 CL3_EVENTS=${MODEL_CL3_EVENTS:-1024}    # events with gradient per stage-4 sample
-CL3_BURN_IN=${MODEL_CL3_BURN_IN:-4096}  # forward-only events before them
+CL3_BURN_IN=${MODEL_CL3_BURN_IN:-12288} # forward-only events before them
 SHRINK=${MODEL_SHRINK:-1}
 EMA=${MODEL_EMA:-0.998}                 # stage 4's moving average of the weights, 0 = off
 HIDDEN=${MODEL_HIDDEN:-48}              # flow/link state width H
@@ -62,10 +64,10 @@ EXTRA=${MODEL_EXTRA_SCENARIOS:-0}       # scenarios on a third fabric, 0 = none
 EXTRA_TOPO=${MODEL_EXTRA_TOPO:-fabric:pods=2,racks=4,hosts=16}
 EXTRA_FLOWS=${MODEL_EXTRA_FLOWS:-4000}
 DATA_EXTRA=${MODEL_DATA_EXTRA:-${DATA%/}-r16}
-LONG=${MODEL_LONG_SCENARIOS:-400}       # long scenarios for the last stage, 0 = none
-LONG_FLOWS=${MODEL_LONG_FLOWS:-8000}
-LONG_TOPO=${MODEL_LONG_TOPO:-fabric:pods=2,racks=4,hosts=4}
-LONG_SEED=${MODEL_LONG_SEED:-5}
+LONG=${MODEL_LONG_SCENARIOS:-100}       # long scenarios for the last stage, 0 = none
+LONG_FLOWS=${MODEL_LONG_FLOWS:-20000}
+LONG_TOPO=${MODEL_LONG_TOPO:-fabric:pods=4,racks=4,hosts=8}
+LONG_SEED=${MODEL_LONG_SEED:-8}
 DATA_LONG=${MODEL_DATA_LONG:-${DATA%/}-long}
 FROM_STAGE=${MODEL_FROM_STAGE:-1}
 STAGE1=${MODEL_STAGE1:-${DATA%/}-stage1.m4}
@@ -76,8 +78,8 @@ case $FROM_STAGE in
 *) echo "make_model: MODEL_FROM_STAGE must be 1, 2 or 3" >&2; exit 2 ;;
 esac
 # add_dataset DIR SCENARIOS FLOWS TOPO SEED: build (or resume) it and train on it too.
-# Seeds: 1 the 32-host set, 3 the larger fabric, 4 the third, 5 the long set (8 a
-# 128-host long set, tried: models/README.md);
+# Seeds: 1 the 32-host set, 3 the larger fabric, 4 the third, 8 the long set (5
+# a 32-host long set of 400 x 8000 flows, shipped before: models/README.md);
 # the holdouts use 2, 6 and 7001-7004.
 DATASETS=
 add_dataset() {
