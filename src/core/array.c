@@ -44,7 +44,7 @@ int m4_array_resize_zeroed(void *array_address, int64_t old_count, int64_t count
     return M4_OK;
 }
 
-/* Both reserves: the capacity stops at `limit` (needed never exceeds it). */
+/* Both grows: the capacity stops at `limit` (needed never exceeds it). */
 static int reserve(void *array_address, int64_t *capacity, int64_t needed, size_t item_size,
                    int64_t initial, int64_t limit)
 {
@@ -60,14 +60,14 @@ static int reserve(void *array_address, int64_t *capacity, int64_t needed, size_
     return M4_OK;
 }
 
-int m4_array_reserve(void *array_address, int64_t *capacity, int64_t needed, size_t item_size,
-                     int64_t initial)
+int m4_array_grow(void *array_address, int64_t *capacity, int64_t needed, size_t item_size,
+                  int64_t initial)
 {
     return reserve(array_address, capacity, needed, item_size, initial, INT64_MAX);
 }
 
-int m4_array_reserve32(void *array_address, int32_t *capacity, int32_t needed, size_t item_size,
-                       int32_t initial)
+int m4_array_grow32(void *array_address, int32_t *capacity, int32_t needed, size_t item_size,
+                    int32_t initial)
 {
     int64_t wide = *capacity;
     int err = reserve(array_address, &wide, needed, item_size, initial, INT32_MAX);
