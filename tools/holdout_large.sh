@@ -10,17 +10,23 @@
 # slowdown (either way; a count of pathologies the means can hide). tools/holdout.sh does the same at training scale.
 #
 #   sh tools/holdout_large.sh BUILD/m4sim MODEL...
-#     HOLDOUT_LARGE_DIR=dir   scenarios and runs (default build/holdout-large)
+#     HOLDOUT_LARGE_DIR=dir   scenarios and runs (default build/holdout-large,
+#                             build/holdout-large-N for other flow counts N:
+#                             scenarios already drawn there are reused)
 #     HOLDOUT_LARGE_FLOWS=n   flows per scenario (default 10000; 20000 is the
 #                             full eval's length, where the largest flows live
-#                             through 5,000-20,000 events)
+#                             through up to about 19,000 events)
 #
 # Packet and flow results are kept between calls; m4 reruns per model.
 set -u
 M4SIM=${1:?usage: holdout_large.sh M4SIM MODEL...}
 shift
-DIR=${HOLDOUT_LARGE_DIR:-build/holdout-large}
 FLOWS=${HOLDOUT_LARGE_FLOWS:-10000}
+if [ "$FLOWS" = 10000 ]; then
+    DIR=${HOLDOUT_LARGE_DIR:-build/holdout-large}
+else
+    DIR=${HOLDOUT_LARGE_DIR:-build/holdout-large-$FLOWS}
+fi
 [ $# -ge 1 ] || { echo "holdout_large: name at least one model file" >&2; exit 2; }
 mkdir -p "$DIR" || exit 1
 TOPO="fabric:pods=4,racks=4,hosts=16"
