@@ -430,33 +430,39 @@ static void capacity_floor_by_hand(void)
     ends[0] = 1500, ends[1] = 2500;
     CHECK_INT_EQ(m4_state_capacity_floor(&s, 0, ends), M4_OK);
     CHECK(ends[0] == 1500 && ends[1] == 2500);
-    /* A (predicted early) completes at 500; the link has drained 4000 of
-     * the 16000, so B, predicted at 600, cannot end before 500 + 12000 / 8
-     * = 2000: the time both flows' bits need, whoever took which share. */
+    /* A (predicted early) completes at 500. The link has drained 4000 of
+     * the 16000 bits, but A's completion says its bits are through, so at
+     * most B's 8000 can be queued: the backlog drops to 8000 and B,
+     * predicted at 600, cannot end before 500 + 8000 / 8 = 1500. (Charging
+     * B for A's 4000 undelivered bits would hold a later flow, even one
+     * alone on the link, behind bits of flows that are gone.) */
     m4_state_remove_flow(&s, 0);
     CHECK_INT_EQ(m4_state_component(&s, p0, 2), M4_OK);
     CHECK_INT_EQ(m4_state_fluid(&s, 500, fair, base), M4_OK);
     ends[0] = 600;
     CHECK_INT_EQ(m4_state_capacity_floor(&s, 500, ends), M4_OK);
-    CHECK(ends[0] == 2000);
-    CHECK_NEAR(s.link_backlog_bits[0], 12000.0, 1e-9);
-    /* C arrives at 1500: backlog 12000 - 8000 + 8000, drained at 3000. */
-    CHECK_INT_EQ(m4_state_add_flow(&s, 2, p0, 2, 952, 1500), M4_OK);
+    CHECK(ends[0] == 1500);
+    CHECK_NEAR(s.link_backlog_bits[0], 8000.0, 1e-9);
+    /* C arrives at 1000: the backlog has drained to 4000, plus C's 8000
+     * is 12000 (below B's and C's 16000), drained at 2500. */
+    CHECK_INT_EQ(m4_state_add_flow(&s, 2, p0, 2, 952, 1000), M4_OK);
     CHECK_INT_EQ(m4_state_component(&s, p0, 2), M4_OK);
-    CHECK_INT_EQ(m4_state_fluid(&s, 1500, fair, base), M4_OK);
+    CHECK_INT_EQ(m4_state_fluid(&s, 1000, fair, base), M4_OK);
     CHECK(s.comp_flows[0] == 1 && s.comp_flows[1] == 2);
-    /* Both below the drain at 3000, so one of them must be raised to it:
+    CHECK_NEAR(s.link_backlog_bits[0], 12000.0, 1e-9);
+    /* Both below the drain at 2500, so one of them must be raised to it:
      * the one it stretches least relative to its predicted time in the
-     * network, B (1400 / 1600) rather than C (1300 / its ideal 1001), although
-     * C was predicted later; C then owes only 12000 - B's 8000 bits. */
-    ends[0] = 1600, ends[1] = 1700;
-    CHECK_INT_EQ(m4_state_capacity_floor(&s, 1500, ends), M4_OK);
-    CHECK(ends[0] == 3000 && ends[1] == 2000);
+     * network, B (1300 / 1200) rather than C (1250 / its ideal 1001),
+     * although C was predicted later; C then owes only 12000 - B's 8000
+     * bits: 1000 + 4000 / 8 = 1500. */
+    ends[0] = 1200, ends[1] = 1250;
+    CHECK_INT_EQ(m4_state_capacity_floor(&s, 1000, ends), M4_OK);
+    CHECK(ends[0] == 2500 && ends[1] == 1500);
     /* The newcomer predicted first is not queued behind B's backlog: its
-     * floor, 1500 + (12000 - 8000) / 8 = 2000, is below its own 1000 ns. */
-    ends[0] = 2600, ends[1] = 1600;
-    CHECK_INT_EQ(m4_state_capacity_floor(&s, 1500, ends), M4_OK);
-    CHECK(ends[1] == 2000 && ends[0] == 3000);
+     * floor is the same 1500. */
+    ends[0] = 2100, ends[1] = 1100;
+    CHECK_INT_EQ(m4_state_capacity_floor(&s, 1000, ends), M4_OK);
+    CHECK(ends[1] == 1500 && ends[0] == 2500);
     /* Both gone, the link idles and its backlog drains away: a flow at
      * 10000 is bound by its own bits only. */
     m4_state_remove_flow(&s, 1);

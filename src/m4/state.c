@@ -524,6 +524,15 @@ int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns)
             rows[k] = (end_row){end_ns[row], row};
         }
         drain_backlog(s, link, now_ns);
+        /* A completed flow has delivered all its bits, so what can still be
+         * queued is at most the bits of the flows on the link now. Without
+         * this cap, flows the model ended sooner than the link could carry
+         * them (their last update floored them on other links) left their
+         * bits behind, and a later flow, even alone on the link, was held
+         * behind that phantom backlog (a 2 KB flow 96x late). */
+        double active_bits = 0;
+        for (int32_t k = 0; k < n; k++) active_bits += s->flow_wire_bits[s->comp_flows[rows[k].row]];
+        if (s->link_backlog_bits[link] > active_bits) s->link_backlog_bits[link] = active_bits;
         const double backlog = s->link_backlog_bits[link];
         if (!(backlog > 0)) continue;
         qsort(rows, (size_t)n, sizeof *rows, by_end_then_row);
