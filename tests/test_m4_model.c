@@ -25,7 +25,7 @@
 #include "nn/modelfile.h"
 
 enum { H = 6, G = 5, MH = 4, HH = 3, P = M4_MODEL_CONFIG, N = 3, L = 4, E = 6 };
-enum { R = N + L, X = 3, RX = H + P + X, SX = 1 + P + H + X };
+enum { R = N + L, X = 4, RX = H + P + X, SX = 1 + P + H + X };
 
 /* Incidence: flow 0 on links {2, 0, 1}, flow 1 on {0, 3}, flow 2 on {0}. */
 static const int pair_flow[E] = {0, 1, 0, 2, 1, 0};
@@ -116,7 +116,7 @@ static double ref_mlp(const double *x, int C, int Hd, const m4_mlp_weights *w)
 
 typedef struct ref_in {
     double flow_h[N * H], link_z[L * H], flow_dt[N], link_dt[L], path_len[N], fair[N], base[N];
-    double load[N];
+    double load[N], age[N];
     double config[P];
 } ref_in;
 
@@ -143,6 +143,7 @@ static void ref_forward(ref_out *o, const ref_in *in, const m4_model_weights *w)
         x[H + P] = in->fair[i];
         x[H + P + 1] = log2(ref_base(in, i));
         x[H + P + 2] = in->load[i];
+        x[H + P + 3] = in->age[i];
         ref_gru(o->h + i * H, x, RX, x0 + i * H, &w->rate_flow);
     }
     for (int l = 0; l < L; l++) ref_gru(o->z + l * H, g3 + (N + l) * H, H, x0 + (N + l) * H, &w->rate_link);
@@ -154,6 +155,7 @@ static void ref_forward(ref_out *o, const ref_in *in, const m4_model_weights *w)
         x[1 + P + H] = in->fair[i];
         x[1 + P + H + 1] = log2(ref_base(in, i));
         x[1 + P + H + 2] = in->load[i];
+        x[1 + P + H + 3] = in->age[i];
         o->sd[i] = ref_base(in, i) * (1.0 + ref_mlp(x, SX, MH, &w->slowdown));
         o->rem[i] = ref_mlp(o->h + i * H, H, HH, &w->remaining);
     }
@@ -180,7 +182,8 @@ static double ref_loss(const ref_in *in, const m4_model_weights *w)
 static m4_model model;
 static double *theta;
 static ref_in rin;
-static float fh[N * H], lz[L * H], fdt[N], ldt[L], plen[N], fair[N], base[N], load[N], cfg[P];
+static float fh[N * H], lz[L * H], fdt[N], ldt[L], plen[N], fair[N], base[N], load[N], age[N];
+static float cfg[P];
 
 static double uni(m4_rng *r, double lo, double hi) { return lo + (hi - lo) * m4_rng_uniform(r); }
 
@@ -206,6 +209,7 @@ static void setup_case(uint64_t seed)
     for (int k = 0; k < L * H; k++) lz[k] = (float)uni(&r, -1, 1);
     for (int i = 0; i < N; i++) fdt[i] = (float)uni(&r, 0, 3), fair[i] = (float)uni(&r, 0.1, 1);
     for (int i = 0; i < N; i++) load[i] = (float)uni(&r, 0, 1);
+    for (int i = 0; i < N; i++) age[i] = (float)uni(&r, 0, 4);
     /* flowSim slowdowns; flow 1's is below 1 and must be taken as 1 */
     for (int i = 0; i < N; i++) base[i] = (float)uni(&r, 1, 3);
     base[1] = 0.75f;
@@ -218,7 +222,7 @@ static void setup_case(uint64_t seed)
     for (int k = 0; k < L * H; k++) rin.link_z[k] = lz[k], wb[k] = (float)uni(&r, -1, 1);
     for (int i = 0; i < N; i++) {
         rin.flow_dt[i] = fdt[i], rin.path_len[i] = plen[i], rin.fair[i] = fair[i], rin.base[i] = base[i];
-        rin.load[i] = load[i];
+        rin.load[i] = load[i], rin.age[i] = age[i];
         wc[i] = (float)uni(&r, -1, 1), wd[i] = (float)uni(&r, -1, 1);
     }
     for (int l = 0; l < L; l++) rin.link_dt[l] = ldt[l], we[l] = (float)uni(&r, -1, 1);
@@ -230,7 +234,7 @@ static m4_step_input step_input(void)
     return (m4_step_input){.num_flows = N, .num_links = L, .num_pairs = E, .flow_h = fh,
                            .link_z = lz, .flow_dt = fdt, .link_dt = ldt, .flow_path_length = plen,
                            .flow_fair_share = fair, .flow_base_slowdown = base, .flow_path_load = load,
-                           .config = cfg, .pair_flow = pair_flow,
+                           .flow_age = age, .config = cfg, .pair_flow = pair_flow,
                            .pair_link = pair_link};
 }
 
@@ -277,11 +281,14 @@ static void forward_matches_reference(void)
         CHECK(memcmp(rec2.slowdown, rec.slowdown, sizeof(float) * N) == 0);
         CHECK(rec2.remaining == NULL && rec2.queue == NULL);
 
-        /* Missing fair shares and flowSim slowdowns mean 1, a missing path load 0. */
+        /* Missing fair shares and flowSim slowdowns mean 1, a missing path
+         * load or age 0. */
         float ones[N] = {1, 1, 1}, zeros[N] = {0, 0, 0};
         in.flow_fair_share = NULL, in.flow_base_slowdown = NULL, in.flow_path_load = NULL;
+        in.flow_age = NULL;
         CHECK_INT_EQ(m4_step_forward(&rec2, &model, &in, &arena, 1), M4_OK);
         in.flow_fair_share = ones, in.flow_base_slowdown = ones, in.flow_path_load = zeros;
+        in.flow_age = zeros;
         m4_step_record rec3;
         CHECK_INT_EQ(m4_step_forward(&rec3, &model, &in, &arena, 1), M4_OK);
         CHECK(memcmp(rec2.slowdown, rec3.slowdown, sizeof(float) * N) == 0);
@@ -290,6 +297,7 @@ static void forward_matches_reference(void)
         /* The inference layout (every matrix transposed) against the same
          * double reference, which reads the untransposed weights. */
         in.flow_fair_share = fair, in.flow_base_slowdown = base, in.flow_path_load = load;
+        in.flow_age = age;
         CHECK_INT_EQ(m4_model_prepare_inference(&model), M4_OK);
         CHECK(model.w_t.gnn[0].transposed == 1 && model.w.gnn[0].transposed == 0);
         m4_step_record rect;
@@ -492,14 +500,18 @@ static void save_load_round_trip_and_bad_files(void)
     snprintf(bad, sizeof bad, "%s/bad.m4", scratch_dir);
     m4_model_dims d = {H, G, MH, HH, M4_NEIGHBOURHOOD_FLOWS, 2};
     m4_model a, b;
-    /* With the path load first: its count of flow features comes back. */
-    d.flow_extra = 3;
-    CHECK_INT_EQ(m4_model_create(&a, &d, 42), M4_OK);
-    CHECK_INT_EQ(m4_model_save(&a, path), M4_OK);
-    CHECK_INT_EQ(m4_model_load(&b, path), M4_OK);
-    CHECK_INT_EQ(b.dims.flow_extra, 3);
-    CHECK(b.num_params == a.num_params && memcmp(a.params, b.params, sizeof(float) * a.num_params) == 0);
-    m4_model_free(&a), m4_model_free(&b);
+    /* With the path load (and the age) first: the count of flow features
+     * comes back. */
+    for (int x = 3; x <= 4; x++) {
+        d.flow_extra = x;
+        CHECK_INT_EQ(m4_model_create(&a, &d, 42), M4_OK);
+        CHECK_INT_EQ(m4_model_save(&a, path), M4_OK);
+        CHECK_INT_EQ(m4_model_load(&b, path), M4_OK);
+        CHECK_INT_EQ(b.dims.flow_extra, x);
+        CHECK(b.num_params == a.num_params &&
+              memcmp(a.params, b.params, sizeof(float) * a.num_params) == 0);
+        m4_model_free(&a), m4_model_free(&b);
+    }
     m4_nn_model_file hdr;
     CHECK_INT_EQ(m4_nn_model_file_read(&hdr, path), M4_OK);
     CHECK(hdr.version == 5 && hdr.num_dims == 6);
@@ -605,6 +617,51 @@ static void save_load_round_trip_and_bad_files(void)
     CHECK_INT_EQ(system(cmd), 0);
 }
 
+/* Widening a 2-input model to 4 inputs (path load, age) with zero weights
+ * leaves every output as it was, whatever the new inputs hold; training
+ * then moves only what it must. */
+static void widen_keeps_outputs(void)
+{
+    uint64_t seed = m4t_seed();
+    const m4_model_dims d = {H, G, MH, HH, M4_NEIGHBOURHOOD_LINKS, 2};
+    m4_model narrow, wide;
+    CHECK_INT_EQ(m4_model_create(&narrow, &d, seed), M4_OK);
+    m4_rng wr;
+    m4_rng_seed(&wr, seed ^ 0x5eedULL);
+    for (int j = 0; j < MH; j++) narrow.w.slowdown.w2[j] = (float)(m4_rng_uniform(&wr) - 0.5);
+    CHECK_INT_EQ(m4_model_widen_flow_extra(&wide, &narrow, 4), M4_OK);
+    CHECK(wide.dims.flow_extra == 4 && wide.num_params == narrow.num_params + (size_t)3 * H * 2 + MH * 2);
+    setup_case(seed); /* inputs, with path loads and ages that are not zero */
+    m4_step_input in = step_input();
+    m4_nn_arena arena;
+    m4_nn_arena_init(&arena, 1 << 12);
+    m4_step_record a, b;
+    CHECK_INT_EQ(m4_step_forward(&a, &narrow, &in, &arena, 1), M4_OK);
+    CHECK_INT_EQ(m4_step_forward(&b, &wide, &in, &arena, 1), M4_OK);
+    double worst = 0;
+    for (int k = 0; k < N * H; k++) worst = fmax(worst, fabs(a.flow_h_out[k] - b.flow_h_out[k]));
+    for (int i = 0; i < N; i++) worst = fmax(worst, fabs(a.slowdown[i] - b.slowdown[i]));
+    CHECK(worst <= 1e-6);
+    /* Its new weights are there to learn: a gradient reaches them. */
+    float *grads = calloc(wide.num_params, sizeof(float));
+    float d_sd[N] = {1, -1, 0.5f};
+    m4_model_weights gw;
+    m4_model_weights_at(&gw, grads, &wide.dims);
+    m4_nn_arena scratch;
+    m4_nn_arena_init(&scratch, 1 << 12);
+    CHECK_INT_EQ(m4_step_backward(NULL, NULL, &gw, &wide, &b, NULL, NULL, d_sd, NULL, NULL, &scratch),
+                 M4_OK);
+    double age_grad = 0;
+    for (int j = 0; j < MH; j++) age_grad += fabs(gw.slowdown.w1[(size_t)j * (SX) + SX - 1]);
+    CHECK(age_grad > 0);
+    /* Narrowing is refused. */
+    m4_model back;
+    CHECK_INT_EQ(m4_model_widen_flow_extra(&back, &wide, 2), M4_EINVAL);
+    free(grads);
+    m4_nn_arena_free(&arena), m4_nn_arena_free(&scratch);
+    m4_model_free(&narrow), m4_model_free(&wide);
+}
+
 static void cleanup(void)
 {
     m4_model_free(&model);
@@ -614,4 +671,4 @@ static void cleanup(void)
 
 M4_TEST_MAIN(M4_TEST(forward_matches_reference), M4_TEST(backward_matches_finite_differences),
              M4_TEST(init_vectors_and_features), M4_TEST(save_load_round_trip_and_bad_files),
-             M4_TEST(cleanup))
+             M4_TEST(widen_keeps_outputs), M4_TEST(cleanup))

@@ -679,6 +679,30 @@ static void path_load_by_hand(void)
     m4_state_path_load(&s, load);
     const double want2[4] = {0.5, 0.5, 0.5, 0.5};
     for (int r = 0; r < 4; r++) CHECK_NEAR(load[r], want2[s.comp_flows[r]], 1e-6);
+    /* Ages at 100: A, B, C (in the network since 0, ideal 1 ms) log2(1 +
+     * 0.0001); D just arrived: 0. At 3000100 A has been in the network
+     * three times its ideal FCT: log2(4) = 2. */
+    float age[4];
+    m4_state_flow_age(&s, 100, age);
+    for (int r = 0; r < 4; r++)
+        CHECK_NEAR(age[r], s.comp_flows[r] == D ? 0.0 : log2(1.0001), 1e-6);
+    m4_state_flow_age(&s, 3000100, age);
+    for (int r = 0; r < 4; r++)
+        if (s.comp_flows[r] == A) CHECK_NEAR(age[r], log2(1.0 + 3000100.0 / 1000000.0), 1e-6);
+    /* The step input carries them, with the path loads, for a 4-input model. */
+    m4_nn_arena arena;
+    m4_nn_arena_init(&arena, 1 << 10);
+    m4_step_input in;
+    float cfg[M4_MODEL_CONFIG] = {0};
+    CHECK_INT_EQ(m4_state_step_input(&s, 200, cfg, 4, &arena, &in), M4_OK);
+    CHECK(in.num_flows == 4 && in.flow_path_load && in.flow_age && in.flow_fair_share);
+    for (int r = 0; r < 4; r++) {
+        CHECK_NEAR(in.flow_path_load[r], want2[s.comp_flows[r]], 1e-6);
+        CHECK_NEAR(in.flow_age[r], log2(1.0 + (s.comp_flows[r] == D ? 100 : 200) / 1e6), 1e-6);
+    }
+    CHECK_INT_EQ(m4_state_step_input(&s, 200, cfg, 2, &arena, &in), M4_OK);
+    CHECK(in.flow_path_load == NULL && in.flow_age == NULL);
+    m4_nn_arena_free(&arena);
     /* A flow alone on its path meets no load. */
     m4_state_free(&s);
     CHECK_INT_EQ(m4_state_init(&s, HS, 3, 8), M4_OK);

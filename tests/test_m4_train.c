@@ -762,6 +762,14 @@ static void toy_pipeline(void)
     CHECK(mp && mq && lp == lq && memcmp(mp, mq, (size_t)lp) == 0);
     free(mp), free(mq);
     closed_loop_is_the_backend("data/s00001", "p.m4");
+    /* Fine-tuning with the age added: the widened model trains, and the
+     * backend, which feeds it the ages, still runs the trainer's closed loop. */
+    CHECK_INT_EQ(train("w.m4", "--epochs 1 --threads 2 --init a.m4 --flow-inputs 4"), 0);
+    snprintf(path, sizeof path, "%s/w.m4", scratch);
+    CHECK_INT_EQ(m4_model_load(&m, path), M4_OK);
+    CHECK_INT_EQ(m.dims.flow_extra, 4);
+    m4_model_free(&m);
+    closed_loop_is_the_backend("data/s00001", "w.m4");
     /* The log: the untrained reference (epoch 0), then one line per epoch. */
     int ep[16];
     double tl[16];

@@ -49,6 +49,7 @@ CL_EPOCHS=${MODEL_CL_EPOCHS:-6}
 CL3_EPOCHS=${MODEL_CL3_EPOCHS:-12}
 CL3_EVENTS=${MODEL_CL3_EVENTS:-1024}    # events with gradient per stage-4 sample
 CL3_BURN_IN=${MODEL_CL3_BURN_IN:-12288} # forward-only events before them
+CL3_FLOW_INPUTS=${MODEL_CL3_FLOW_INPUTS:-2} # flow inputs from stage 4 on (m4sim train --flow-inputs)
 SHRINK=${MODEL_SHRINK:-1}
 EMA=${MODEL_EMA:-0.998}                 # stage 4's moving average of the weights, 0 = off
 HIDDEN=${MODEL_HIDDEN:-48}              # flow/link state width H
@@ -105,6 +106,7 @@ fi
 # shellcheck disable=SC2086
 "$M4SIM" train $DATASETS -o "$OUT" --init "$STAGE2" --epochs "$CL3_EPOCHS" --lr 0.0001 \
     --samples 600 --closed-loop 1.0 --sample-events "$CL3_EVENTS" --burn-in "$CL3_BURN_IN" $COMMON \
+    --flow-inputs "$CL3_FLOW_INPUTS" \
     --loss-weight last --ema "$EMA" --shrink "$SHRINK" --plot "${OUT%.m4}-loss.png"
 cp "$STAGE1.log.txt" "${OUT%.m4}-stage1.log.txt"
 cp "$STAGE2.log.txt" "${OUT%.m4}-stage2.log.txt"

@@ -37,6 +37,11 @@ static const char *const usage =
     "  --path-load 0|1     [0] 1: feed each flow the load of the busiest link on its path\n"
     "                      (the other flows' max-min rates over its capacity) as well\n"
     "                      (with --init: as the init model)\n"
+    "  --flow-inputs X     [2] what each flow sees beyond its state: 2 = its max-min share\n"
+    "                      and flowSim's slowdown; 3 = those and the path load; 4 = those\n"
+    "                      and its age, log2(1 + time in the network / ideal FCT); with\n"
+    "                      --init and more than the init model has, the new inputs\n"
+    "                      start from zero weights (the init model's outputs)\n"
     "  --neighbourhood N   [links] what an event updates, kept in MODEL for the backend:\n"
     "                      'links': the flows on the event's links and those links (the\n"
     "                      paper's star); 'flows': those flows and all their links;\n"
@@ -172,6 +177,10 @@ int m4_cmd_train(int argc, char **argv)
             int on = 0;
             rc = parse_int(a, v, 0, 1, &on);
             o.dims.flow_extra = on ? 3 : 2;
+        }
+        else if (!strcmp(a, "--flow-inputs")) {
+            rc = parse_int(a, v, 2, M4_MODEL_FLOW_EXTRA_MAX, &o.dims.flow_extra);
+            o.flow_extra = o.dims.flow_extra;
         }
         else if (!strcmp(a, "--epochs")) rc = parse_int(a, v, 0, 100000, &o.epochs);
         else if (!strcmp(a, "--threads")) rc = parse_int(a, v, 1, 64, &o.threads);

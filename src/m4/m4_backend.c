@@ -161,29 +161,12 @@ static int update_component(m4_backend *b, const int32_t *path, int32_t hops)
     m4_state *st = &b->state;
     int err = m4_state_component(st, path, hops);
     if (err) return err;
-    const int N = st->comp_num_flows, L = st->comp_graph_links, H = b->model.dims.hidden;
+    const int N = st->comp_num_flows;
     if (N == 0) return M4_OK;
     m4_nn_arena_reset(&b->arena);
-    float *flow_h = m4_nn_arena_alloc(&b->arena, (size_t)N * H);
-    float *link_z = m4_nn_arena_alloc(&b->arena, (size_t)L * H);
-    float *flow_dt = m4_nn_arena_alloc(&b->arena, (size_t)N);
-    float *link_dt = m4_nn_arena_alloc(&b->arena, (size_t)L);
-    float *path_length = m4_nn_arena_alloc(&b->arena, (size_t)N);
-    float *fair = m4_nn_arena_alloc(&b->arena, (size_t)N);
-    float *base = m4_nn_arena_alloc(&b->arena, (size_t)N);
-    if (!flow_h || !link_z || !flow_dt || !link_dt || !path_length || !fair || !base)
-        return M4_ENOMEM;
     m4_step_input in;
-    m4_state_gather(st, b->now, b->config, flow_h, link_z, flow_dt, link_dt, path_length, &in);
-    if ((err = m4_state_fluid(st, b->now, fair, base))) return err;
-    in.flow_fair_share = fair;
-    in.flow_base_slowdown = base;
-    if (b->model.dims.flow_extra > 2) {
-        float *load = m4_nn_arena_alloc(&b->arena, (size_t)N);
-        if (!load) return M4_ENOMEM;
-        m4_state_path_load(st, load);
-        in.flow_path_load = load;
-    }
+    if ((err = m4_state_step_input(st, b->now, b->config, b->model.dims.flow_extra, &b->arena, &in)))
+        return err;
     m4_step_record rec;
     if ((err = m4_step_forward(&rec, &b->model, &in, &b->arena, 0))) return err;
     m4_state_scatter(st, b->now, rec.flow_h_out, rec.link_z_out);

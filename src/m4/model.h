@@ -41,7 +41,7 @@
  * load (m4_model_save writes the others as version 4; version 4 files read
  * as 2 features, version 3 files as COMPONENT too) */
 #define M4_MODEL_VERSION 5
-#define M4_MODEL_FLOW_EXTRA_MAX 3 /* x: fair, log2(base)[, path load] */
+#define M4_MODEL_FLOW_EXTRA_MAX 4 /* x: fair, log2(base)[, path load[, age]] */
 
 /* Which flows and links an event updates (the model file says which its
  * weights were trained with; trainer and backend must agree):
@@ -71,7 +71,8 @@ typedef struct m4_model_dims {
     int neighbourhood; /* m4_neighbourhood: which flows and links an event updates,
                           part of what the weights were trained for */
     int flow_extra;    /* fluid-view features per flow, X: 2 = fair, log2(base);
-                          3 = those and the path load (m4_state_path_load) */
+                          3 = those and the path load (m4_state_path_load);
+                          4 = those and the age (m4_state_flow_age) */
 } m4_model_dims;
 
 typedef struct m4_gru_weights {
@@ -118,6 +119,12 @@ int m4_model_load(m4_model *m, const char *path);
  * change to the weights; the trainer, which changes them, never does. */
 int m4_model_prepare_inference(m4_model *m);
 
+/* dst = src with flow_extra inputs instead of src's fewer: the weights of
+ * the new inputs (columns of the rate GRU's and the slowdown MLP's input
+ * matrices) are zero, so dst computes exactly what src does until training
+ * moves them; every other weight is src's. dst is created here. */
+int m4_model_widen_flow_extra(m4_model *dst, const m4_model *src, int flow_extra);
+
 /* Scale the learned correction of flowSim's slowdown by a factor:
  * slowdown = base x (1 + factor x MLP), by scaling the MLP's last layer.
  * Teacher-forced training learns the correction on ground-truth event times;
@@ -149,7 +156,8 @@ typedef struct m4_step_input {
     const int *pair_flow;      /* (E) flow row of each incidence */
     const int *pair_link;      /* (E) link row (0..L-1) */
     const float *flow_path_load; /* (N) m4_state_path_load, in [0, 1] (NULL: 0; read
-                                    when flow_extra is 3) */
+                                    when flow_extra is 3 or 4) */
+    const float *flow_age;       /* (N) m4_state_flow_age (NULL: 0; read when flow_extra is 4) */
 } m4_step_input;
 
 /* What the forward pass keeps (all in the arena) for the backward pass. */

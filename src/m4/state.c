@@ -294,6 +294,49 @@ void m4_state_gather(const m4_state *s, int64_t now_ns, const float *config, flo
                           .pair_link = s->pair_link};
 }
 
+void m4_state_flow_age(const m4_state *s, int64_t now_ns, float *out)
+{
+    for (int32_t r = 0; r < s->comp_num_flows; r++) {
+        int32_t f = s->comp_flows[r];
+        double age = (double)(now_ns - s->flow_start_ns[f]) / (double)s->flow_ideal_ns[f];
+        out[r] = (float)log2(1.0 + (age > 0 ? age : 0.0));
+    }
+}
+
+int m4_state_step_input(m4_state *s, int64_t now_ns, const float *config, int flow_extra,
+                        m4_nn_arena *arena, m4_step_input *in)
+{
+    const int H = s->H;
+    const size_t N = (size_t)s->comp_num_flows, L = (size_t)s->comp_graph_links;
+    /* One spare float each: no zero-sized requests. */
+    float *flow_h = m4_nn_arena_alloc(arena, N * H + 1);
+    float *link_z = m4_nn_arena_alloc(arena, L * H + 1);
+    float *flow_dt = m4_nn_arena_alloc(arena, N + 1);
+    float *link_dt = m4_nn_arena_alloc(arena, L + 1);
+    float *path_length = m4_nn_arena_alloc(arena, N + 1);
+    float *fair = m4_nn_arena_alloc(arena, N + 1);
+    float *base = m4_nn_arena_alloc(arena, N + 1);
+    float *load = flow_extra > 2 ? m4_nn_arena_alloc(arena, N + 1) : NULL;
+    float *age = flow_extra > 3 ? m4_nn_arena_alloc(arena, N + 1) : NULL;
+    if (!flow_h || !link_z || !flow_dt || !link_dt || !path_length || !fair || !base ||
+        (flow_extra > 2 && !load) || (flow_extra > 3 && !age))
+        return M4_ENOMEM;
+    m4_state_gather(s, now_ns, config, flow_h, link_z, flow_dt, link_dt, path_length, in);
+    int err = m4_state_fluid(s, now_ns, fair, base);
+    if (err) return err;
+    in->flow_fair_share = fair;
+    in->flow_base_slowdown = base;
+    if (load) {
+        m4_state_path_load(s, load);
+        in->flow_path_load = load;
+    }
+    if (age) {
+        m4_state_flow_age(s, now_ns, age);
+        in->flow_age = age;
+    }
+    return M4_OK;
+}
+
 void m4_state_scatter(m4_state *s, int64_t now_ns, const float *flow_h_out,
                       const float *link_z_out)
 {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "m4/model.h"
+#include "nn/arena.h"
 #include "net/routing.h"
 
 typedef struct m4_link_flows {
@@ -151,6 +152,16 @@ int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns);
 void m4_state_gather(const m4_state *s, int64_t now_ns, const float *config, float *flow_h,
                      float *link_z, float *flow_dt, float *link_dt, float *path_length,
                      m4_step_input *in);
+/* Everything the model's step reads for the component at now, in arena
+ * buffers: m4_state_gather, then m4_state_fluid (fair share and flowSim's
+ * slowdown), and for flow_extra >= 3 the path load (m4_state_path_load),
+ * for flow_extra 4 also the age (m4_state_flow_age). */
+int m4_state_step_input(m4_state *s, int64_t now_ns, const float *config, int flow_extra,
+                        m4_nn_arena *arena, m4_step_input *in);
+/* Per component flow row, out (N) = log2(1 + (now - start) / ideal): how
+ * long it has been in the network in units of its ideal FCT (0 on arrival,
+ * 1 at its ideal end). */
+void m4_state_flow_age(const m4_state *s, int64_t now_ns, float *out);
 /* Write new states back (flows and graph links) and stamp their update time. */
 void m4_state_scatter(m4_state *s, int64_t now_ns, const float *flow_h_out,
                       const float *link_z_out);

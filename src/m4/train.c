@@ -310,7 +310,6 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, sampl
                          m4_sample_loss *loss)
 {
     m4_state *st = &w->state;
-    const int H = w->m->dims.hidden;
     const int64_t t = ev.time_ns, e = ev.truth;
     const int32_t f = ev.flow;
     const int32_t *path = s->flow_path + (size_t)f * M4_MAX_HOPS;
@@ -335,25 +334,8 @@ static int forward_event(m4_trainer_worker *w, const m4_train_scenario *s, sampl
     }
     if (N == 0) return M4_OK;
 
-    float *flow_h, *link_z, *flow_dt, *link_dt, *path_length, *fair, *base;
-    ARENA_FLOATS(arena, fair, N);
-    ARENA_FLOATS(arena, base, N);
-    ARENA_FLOATS(arena, flow_h, N * H);
-    ARENA_FLOATS(arena, link_z, L * H);
-    ARENA_FLOATS(arena, flow_dt, N);
-    ARENA_FLOATS(arena, link_dt, L);
-    ARENA_FLOATS(arena, path_length, N);
     m4_step_input in;
-    m4_state_gather(st, t, s->config, flow_h, link_z, flow_dt, link_dt, path_length, &in);
-    if ((err = m4_state_fluid(st, t, fair, base))) return err;
-    in.flow_fair_share = fair;
-    in.flow_base_slowdown = base;
-    if (w->m->dims.flow_extra > 2) {
-        float *load;
-        ARENA_FLOATS(arena, load, N);
-        m4_state_path_load(st, load);
-        in.flow_path_load = load;
-    }
+    if ((err = m4_state_step_input(st, t, s->config, w->m->dims.flow_extra, arena, &in))) return err;
     m4_step_record local, *step = rec ? &rec->step : &local;
     if ((err = m4_step_forward(step, w->m, &in, arena, with_heads))) return err;
     m4_state_scatter(st, t, step->flow_h_out, step->link_z_out);
@@ -982,6 +964,13 @@ int m4_train(const char *const *data_dirs, int num_data_dirs, const char *model_
     /* Fine-tuning takes the dimensions and weights of an existing model. */
     m4_model init = {0};
     if (o->init_path && (err = m4_model_load(&init, o->init_path))) goto done;
+    if (o->init_path && o->flow_extra > init.dims.flow_extra) {
+        m4_model wide;
+        err = m4_model_widen_flow_extra(&wide, &init, o->flow_extra);
+        m4_model_free(&init);
+        if (err) goto done;
+        init = wide;
+    }
     m4_model_dims dims = o->init_path ? init.dims : o->dims;
     if (o->neighbourhood >= 0) dims.neighbourhood = o->neighbourhood;
     err = m4_model_create(&model, &dims, o->seed);

@@ -45,6 +45,9 @@ typedef struct m4_train_options {
     const char *init_path;  /* start from this model's weights (NULL: seeded init) */
     int neighbourhood;      /* m4_neighbourhood to train for; -1: dims' (or the init
                                model's) */
+    int flow_extra;         /* flow inputs X (m4_model_dims) with init_path: 0 = the
+                               init model's; more than it = the init model widened
+                               (m4_model_widen_flow_extra) */
     int epochs;             /* at most this many epochs */
     float lr;               /* initial Adam learning rate */
     float weight_decay;
