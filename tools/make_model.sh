@@ -8,18 +8,22 @@
 #                            a third dataset (tried, not shipped: models/README.md)
 #     MODEL_HIDDEN=H, MODEL_GNN=G   model widths (default 48 and 64)
 #     MODEL_PATH_LOAD=1      each flow also sees its path's load (m4sim train --path-load)
-#     MODEL_LONG_SCENARIOS=n (default 100), MODEL_LONG_FLOWS (20000), MODEL_LONG_TOPO
-#     (the 128-host fabric), MODEL_LONG_SEED (8), MODEL_DATA_LONG (default MODEL_DATA-long)
+#     MODEL_LONG_SCENARIOS=n (default 70), MODEL_LONG_FLOWS (20000), MODEL_LONG_TOPO
+#     (fabric:pods=2,racks=4,hosts=16: 128 hosts, 16 a rack), MODEL_LONG_SEED (10),
+#     MODEL_DATA_LONG (default MODEL_DATA-long)
 #                            the long set, trained on in the last stage only
+#     MODEL_CL3_FLOW_INPUTS=4  the last stage adds the age and the path load as flow
+#                            inputs (m4sim train --flow-inputs; tried, not shipped)
 #     MODEL_FROM_STAGE=2|3   keep the stage models an earlier run left (MODEL_STAGE1,
 #                            MODEL_STAGE2) and start at that training stage
 #
 # 1. the training set: 8000 scenarios of 2000 flows on the 32-host fabric
 #    (four times the paper's 2000), plus 300 of 4000 flows on the 128-host
 #    fabric fabric:pods=4,racks=4,hosts=8 (MODEL_LARGE_SCENARIOS=0: none), and
-#    the long set, 100 of 20,000 flows on the 128-host fabric, their
-#    packet-level runs with --trace (about an hour + 7 + 7 minutes on 2 cores;
-#    31 + 4 + 16 GB);
+#    the long set, 70 of 20,000 flows on a 128-host fabric with 16 hosts a
+#    rack (the evaluation fabrics' rack size, so its uplinks are 2:1
+#    oversubscribed), their packet-level runs with --trace (about an hour +
+#    7 + 8 minutes on 2 cores; 31 + 4 + 15 GB);
 # 2. teacher-forced training of the star-neighbourhood model (--neighbourhood
 #    links) on the first two, 40 epochs of 4800 samples (about 80 s an epoch
 #    on 2 cores; 14.6 GB resident);
@@ -65,10 +69,10 @@ EXTRA=${MODEL_EXTRA_SCENARIOS:-0}       # scenarios on a third fabric, 0 = none
 EXTRA_TOPO=${MODEL_EXTRA_TOPO:-fabric:pods=2,racks=4,hosts=16}
 EXTRA_FLOWS=${MODEL_EXTRA_FLOWS:-4000}
 DATA_EXTRA=${MODEL_DATA_EXTRA:-${DATA%/}-r16}
-LONG=${MODEL_LONG_SCENARIOS:-100}       # long scenarios for the last stage, 0 = none
+LONG=${MODEL_LONG_SCENARIOS:-70}        # long scenarios for the last stage, 0 = none
 LONG_FLOWS=${MODEL_LONG_FLOWS:-20000}
-LONG_TOPO=${MODEL_LONG_TOPO:-fabric:pods=4,racks=4,hosts=8}
-LONG_SEED=${MODEL_LONG_SEED:-8}
+LONG_TOPO=${MODEL_LONG_TOPO:-fabric:pods=2,racks=4,hosts=16}
+LONG_SEED=${MODEL_LONG_SEED:-10}
 DATA_LONG=${MODEL_DATA_LONG:-${DATA%/}-long}
 FROM_STAGE=${MODEL_FROM_STAGE:-1}
 STAGE1=${MODEL_STAGE1:-${DATA%/}-stage1.m4}
@@ -79,8 +83,9 @@ case $FROM_STAGE in
 *) echo "make_model: MODEL_FROM_STAGE must be 1, 2 or 3" >&2; exit 2 ;;
 esac
 # add_dataset DIR SCENARIOS FLOWS TOPO SEED: build (or resume) it and train on it too.
-# Seeds: 1 the 32-host set, 3 the larger fabric, 4 the third, 8 the long set (5
-# a 32-host long set of 400 x 8000 flows, shipped before: models/README.md);
+# Seeds: 1 the 32-host set, 3 the larger fabric, 4 the third, 10 the long set (5
+# a 32-host long set of 400 x 8000 flows and 8 one of 100 x 20,000 flows on
+# fabric:pods=4,racks=4,hosts=8, both shipped before: models/README.md);
 # the holdouts use 2, 6 and 7001-7004.
 DATASETS=
 add_dataset() {
