@@ -200,22 +200,6 @@ static void widen_columns(float *dst, const float *src, int rows, int old_cols, 
 
 static void copy_floats(float *dst, const float *src, size_t n) { memcpy(dst, src, sizeof(float) * n); }
 
-static void copy_gru(m4_gru_weights *d, const m4_gru_weights *s, int C, int H)
-{
-    copy_floats(d->w_ih, s->w_ih, (size_t)3 * H * C);
-    copy_floats(d->w_hh, s->w_hh, (size_t)3 * H * H);
-    copy_floats(d->b_ih, s->b_ih, (size_t)3 * H);
-    copy_floats(d->b_hh, s->b_hh, (size_t)3 * H);
-}
-
-static void copy_mlp(m4_mlp_weights *d, const m4_mlp_weights *s, int C, int Hd, int O)
-{
-    copy_floats(d->w1, s->w1, (size_t)Hd * C);
-    copy_floats(d->b1, s->b1, (size_t)Hd);
-    copy_floats(d->w2, s->w2, (size_t)O * Hd);
-    copy_floats(d->b2, s->b2, (size_t)O);
-}
-
 int m4_model_widen_flow_extra(m4_model *dst, const m4_model *src, int flow_extra)
 {
     const m4_model_dims *sd = &src->dims;
@@ -226,31 +210,19 @@ int m4_model_widen_flow_extra(m4_model *dst, const m4_model *src, int flow_extra
     d.flow_extra = flow_extra;
     int err = m4_model_create(dst, &d, 0);
     if (err) return err;
-    const int H = d.hidden, P = M4_MODEL_CONFIG;
+    /* Only the input matrices of the two layers that read the flow inputs
+     * change shape; in lay_out's order every other tensor keeps its size,
+     * so the runs between them copy as they are. */
+    const int H = d.hidden, P = M4_MODEL_CONFIG, X0 = sd->flow_extra;
     const m4_model_weights *s = &src->w;
     m4_model_weights *w = &dst->w;
-    copy_gru(&w->time_flow, &s->time_flow, 1, H);
-    copy_gru(&w->time_link, &s->time_link, 1, H);
-    for (int k = 0; k < M4_MODEL_GNN_LAYERS; k++) {
-        const int C = gnn_in(&d, k), OC = gnn_outw(&d, k);
-        copy_floats(w->gnn[k].w_p, s->gnn[k].w_p, (size_t)C * C);
-        copy_floats(w->gnn[k].b_p, s->gnn[k].b_p, (size_t)C);
-        copy_floats(w->gnn[k].w_l, s->gnn[k].w_l, (size_t)OC * C);
-        copy_floats(w->gnn[k].b_l, s->gnn[k].b_l, (size_t)OC);
-        copy_floats(w->gnn[k].w_r, s->gnn[k].w_r, (size_t)OC * C);
-        copy_floats(w->gnn[k].ln_w, s->gnn[k].ln_w, (size_t)OC);
-        copy_floats(w->gnn[k].ln_b, s->gnn[k].ln_b, (size_t)OC);
-    }
-    /* The two layers that read the flow inputs: their input matrices widen. */
-    copy_gru(&w->rate_flow, &s->rate_flow, H + P + sd->flow_extra, H);
-    widen_columns(w->rate_flow.w_ih, s->rate_flow.w_ih, 3 * H, H + P + sd->flow_extra,
-                  H + P + flow_extra);
-    copy_gru(&w->rate_link, &s->rate_link, H, H);
-    copy_mlp(&w->slowdown, &s->slowdown, 1 + P + H + sd->flow_extra, d.mlp_hidden, 1);
-    widen_columns(w->slowdown.w1, s->slowdown.w1, d.mlp_hidden, 1 + P + H + sd->flow_extra,
+    copy_floats(dst->params, src->params, (size_t)(s->rate_flow.w_ih - src->params));
+    widen_columns(w->rate_flow.w_ih, s->rate_flow.w_ih, 3 * H, H + P + X0, H + P + flow_extra);
+    copy_floats(w->rate_flow.w_hh, s->rate_flow.w_hh, (size_t)(s->slowdown.w1 - s->rate_flow.w_hh));
+    widen_columns(w->slowdown.w1, s->slowdown.w1, d.mlp_hidden, 1 + P + H + X0,
                   1 + P + H + flow_extra);
-    copy_mlp(&w->remaining, &s->remaining, H, d.head_hidden, 1);
-    copy_mlp(&w->queue, &s->queue, H, d.head_hidden, 1);
+    copy_floats(w->slowdown.b1, s->slowdown.b1,
+                (size_t)(src->params + src->num_params - s->slowdown.b1));
     return M4_OK;
 }
 
