@@ -23,7 +23,8 @@
 #    the long set, 70 of 20,000 flows on a 128-host fabric with 16 hosts a
 #    rack (the evaluation fabrics' rack size, so its uplinks are 2:1
 #    oversubscribed), their packet-level runs with --trace (about an hour +
-#    7 + 8 minutes on 2 cores; 31 + 4 + 15 GB);
+#    7 minutes on 2 cores, and for the long set 12 minutes for 100 beside a
+#    training run; 31 + 4 + 15 GB);
 # 2. teacher-forced training of the star-neighbourhood model (--neighbourhood
 #    links) on the first two, 40 epochs of 4800 samples (about 80 s an epoch
 #    on 2 cores; 14.6 GB resident);

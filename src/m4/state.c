@@ -562,9 +562,11 @@ int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns)
         /* Only where the component holds every flow of the link: the bound
          * subtracts the sizes of all that end later. */
         if (n == 0 || n != s->link_flows[link].count) continue;
+        double active_bits = 0; /* wire bits of the flows on the link now */
         for (int32_t k = 0; k < n; k++) {
             int32_t row = s->pair_flow[s->fair_link_pairs[s->fair_link_offset[r] + k]];
             rows[k] = (end_row){end_ns[row], row};
+            active_bits += s->flow_wire_bits[s->comp_flows[row]];
         }
         drain_backlog(s, link, now_ns);
         /* A completed flow has delivered all its bits, so what can still be
@@ -573,8 +575,6 @@ int m4_state_capacity_floor(m4_state *s, int64_t now_ns, int64_t *end_ns)
          * them (their last update floored them on other links) left their
          * bits behind, and a later flow, even alone on the link, was held
          * behind that phantom backlog (a 2 KB flow 96x late). */
-        double active_bits = 0;
-        for (int32_t k = 0; k < n; k++) active_bits += s->flow_wire_bits[s->comp_flows[rows[k].row]];
         if (s->link_backlog_bits[link] > active_bits) s->link_backlog_bits[link] = active_bits;
         const double backlog = s->link_backlog_bits[link];
         if (!(backlog > 0)) continue;
