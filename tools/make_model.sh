@@ -40,7 +40,7 @@
 #    (--loss-weight last: in closed loop the
 #    one a completion comes from), validated and saved as the moving
 #    average of the weights over its steps (--ema EMA, 0.998: about the
-#    last 500 of its 3600 steps; MODEL_EMA=0: the weights as trained), the
+#    last 500 of its 6000 steps; MODEL_EMA=0: the weights as trained), the
 #    learned correction scaled by SHRINK in the final file (1: as trained).
 #    Every stage weighs each flow once in the slowdown loss (2 and 3 by
 #    its mean, --loss-weight flow; 4 by its latest prediction). The same
@@ -51,7 +51,7 @@ DATA=${MODEL_DATA:-build/model-data}
 OUT=${MODEL_OUT:-models/default.m4}
 EPOCHS=${MODEL_EPOCHS:-40}
 CL_EPOCHS=${MODEL_CL_EPOCHS:-6}
-CL3_EPOCHS=${MODEL_CL3_EPOCHS:-24}
+CL3_EPOCHS=${MODEL_CL3_EPOCHS:-40}
 CL3_EVENTS=${MODEL_CL3_EVENTS:-1024}    # events with gradient per stage-4 sample
 CL3_BURN_IN=${MODEL_CL3_BURN_IN:-12288} # forward-only events before them
 CL3_FLOW_INPUTS=${MODEL_CL3_FLOW_INPUTS:-2} # flow inputs from stage 4 on (m4sim train --flow-inputs)
