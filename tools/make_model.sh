@@ -34,7 +34,7 @@
 # 4. then CL3_EPOCHS more epochs with every sample closed-loop, the way the
 #    m4 backend runs, over longer samples (up to 12288 events of burn-in, so
 #    that flows enter with aged states as in a long run, and 1024 events
-#    with gradient; the long set joins here; about 65 s an epoch, 20 GB
+#    with gradient; the long set joins here; about 75 s an epoch, 21 GB
 #    resident), its
 #    slowdown loss on each flow's latest prediction in a window
 #    (--loss-weight last: in closed loop the
