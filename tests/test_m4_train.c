@@ -441,6 +441,49 @@ static void last_weighted_loss_matches_its_gradient(void)
     m4_trainer_worker_set_loss_weight(worker, M4_LOSS_WEIGHT_EVENT);
 }
 
+/* --tail-weight: the gradient is that of e + X max(0, e - T). With T = 0
+ * every pair with an error is in the tail, so the slowdown part of the
+ * gradient is (1 + X) times the plain one while the remaining-size and queue
+ * parts stay: the gradient is affine in X (g(2) - g(0) = 2 (g(1) - g(0))).
+ * A threshold above every error leaves the plain gradient to the bit, and the
+ * logged losses never change. */
+static void tail_weight_scales_the_slowdown_gradient(void)
+{
+    build_scenario();
+    loss_weight = M4_LOSS_WEIGHT_EVENT;
+    draw_model(m4t_seed() + 13, NE, 30, 10);
+    const size_t n = model.num_params;
+    float *g[4];
+    m4_sample_loss l[4];
+    const float weight[4] = {0, 1, 2, 5}, threshold[4] = {0.1f, 0, 0, 1e9f};
+    for (int k = 0; k < 4; k++) {
+        g[k] = calloc(n, sizeof(float));
+        l[k] = (m4_sample_loss){0};
+        m4_trainer_worker_set_tail(worker, weight[k], threshold[k]);
+        CHECK_INT_EQ(m4_trainer_run_sample(worker, &sc, 0, 0, NE, NE, g[k], &l[k]), M4_OK);
+    }
+    m4_trainer_worker_set_tail(worker, 0, 0.1f);
+    for (int k = 1; k < 4; k++) {
+        CHECK(l[k].slowdown_sum == l[0].slowdown_sum && l[k].slowdown_count == l[0].slowdown_count);
+        CHECK(l[k].remaining_sum == l[0].remaining_sum && l[k].queue_sum == l[0].queue_sum);
+    }
+    CHECK(memcmp(g[3], g[0], sizeof(float) * n) == 0);
+    double moved = 0;
+    int affine = 1;
+    for (size_t i = 0; i < n; i++) {
+        double d1 = (double)g[1][i] - g[0][i], d2 = (double)g[2][i] - g[0][i];
+        double scale = fabs(g[0][i]) + fabs(g[1][i]) + fabs(g[2][i]);
+        if (fabs(d2 - 2 * d1) > 1e-4 * scale + 1e-7) {
+            if (affine) fprintf(stderr, "  param %zu: g0 %g g1 %g g2 %g\n", i, g[0][i], g[1][i], g[2][i]);
+            affine = 0;
+        }
+        if (fabs(d1) > moved) moved = fabs(d1);
+    }
+    CHECK(affine);
+    CHECK(moved > 1e-3); /* the tail term does reach the weights */
+    for (int k = 0; k < 4; k++) free(g[k]);
+}
+
 static void two_windows_differ_only_by_truncation(void)
 {
     uint64_t seed = m4t_seed();
@@ -878,5 +921,6 @@ static void cleanup(void)
 M4_TEST_MAIN(M4_TEST(whole_sequence_gradient_matches_finite_differences),
              M4_TEST(flow_weighted_loss_matches_its_gradient),
              M4_TEST(last_weighted_loss_matches_its_gradient),
+             M4_TEST(tail_weight_scales_the_slowdown_gradient),
              M4_TEST(two_windows_differ_only_by_truncation), M4_TEST(toy_pipeline),
              M4_TEST(cleanup))

@@ -69,6 +69,10 @@ static const char *const usage =
     "                      ('flow', as the per-flow error that eval reports), or each\n"
     "                      flow's latest prediction in the window ('last': in closed loop\n"
     "                      the one its completion comes from, when it ends there)\n"
+    "  --tail-weight X     [0] pull harder on the flows in the error's tail: the slowdown\n"
+    "                      gradient is that of e + X max(0, e - T), e the relative error;\n"
+    "                      the logged losses (and the choice of the best epoch) stay e\n"
+    "  --tail-threshold T  [0.1] where the tail starts\n"
     "  --val-fraction X    [0.05] scenarios held out for validation\n"
     "  --val-samples N     [64] validation samples (fixed positions)\n"
     "  --patience N        [5] plateau patience in epochs\n"
@@ -210,6 +214,10 @@ int m4_cmd_train(int argc, char **argv)
             else if (!strcmp(v, "event")) o.loss_weight = M4_LOSS_WEIGHT_EVENT;
             else if (!strcmp(v, "last")) o.loss_weight = M4_LOSS_WEIGHT_LAST;
             else rc = m4_cli_usage_error("train", "--loss-weight: '%s' is not 'event', 'flow' or 'last'", v);
+        } else if (!strcmp(a, "--tail-weight")) {
+            if (!(rc = parse_float(a, v, 0, 100, &x))) o.tail_weight = (float)x;
+        } else if (!strcmp(a, "--tail-threshold")) {
+            if (!(rc = parse_float(a, v, 0, 100, &x))) o.tail_threshold = (float)x;
         } else if (!strcmp(a, "--val-fraction")) {
             if (!(rc = parse_float(a, v, 1e-6, 0.9, &x))) o.val_fraction = (float)x;
         } else if (!strcmp(a, "--time-limit")) {

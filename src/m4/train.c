@@ -34,6 +34,8 @@ void m4_train_options_default(m4_train_options *o)
     o->uniform_fraction = 0.5f;
     o->closed_loop_fraction = 0.0f;
     o->shrink = 1.0f;
+    o->tail_weight = 0.0f;
+    o->tail_threshold = 0.1f;
     o->ema_decay = 0.0f;
     o->val_fraction = 0.05f;
     o->val_samples = 64;
@@ -87,6 +89,7 @@ struct m4_trainer_worker {
      * error sum and event count in the current window (valid where
      * flow_window_stamp = window_stamp), and the flows touched in it */
     int loss_weight;
+    float tail_weight, tail_threshold; /* see m4_train_options */
     uint32_t window_stamp;
     uint32_t *flow_window_stamp;
     double *flow_error_sum;
@@ -128,6 +131,12 @@ void m4_trainer_worker_free(m4_trainer_worker *w)
 void m4_trainer_worker_set_loss_weight(m4_trainer_worker *w, int loss_weight)
 {
     w->loss_weight = loss_weight;
+}
+
+void m4_trainer_worker_set_tail(m4_trainer_worker *w, float weight, float threshold)
+{
+    w->tail_weight = weight;
+    w->tail_threshold = threshold;
 }
 
 /* Per-row gradient (H floats), target stamp and target value for n rows. */
@@ -432,7 +441,10 @@ static int backward_window(m4_trainer_worker *w, const m4_train_scenario *s, int
                     share = 1.0f / w->flow_window_events[g];
                 else if (w->loss_weight == M4_LOSS_WEIGHT_LAST)
                     share = w->flow_last_event[g] == i ? 1.0f : 0.0f;
-                d_sd[r] = sign_of(st->slowdown[r] / t - 1.0f) / t * sd_scale * share;
+                const float rel = st->slowdown[r] / t - 1.0f;
+                /* d/d rel of |rel| + tail_weight max(0, |rel| - tail_threshold) */
+                const float pull = fabsf(rel) > w->tail_threshold ? 1.0f + w->tail_weight : 1.0f;
+                d_sd[r] = sign_of(rel) * pull / t * sd_scale * share;
                 float rt = rec->remaining_target[r];
                 d_rem[r] = isnan(rt) ? 0.0f : sign_of(st->remaining[r] - rt) * rem_scale;
             }
@@ -989,6 +1001,7 @@ int m4_train(const char *const *data_dirs, int num_data_dirs, const char *model_
     for (int t = 0; t < threads; t++) {
         if ((err = m4_trainer_worker_create(&workers[t], &model))) goto done;
         m4_trainer_worker_set_loss_weight(workers[t], o->loss_weight);
+        m4_trainer_worker_set_tail(workers[t], o->tail_weight, o->tail_threshold);
         if (!(thread_grads[t] = calloc(P, sizeof(float)))) { err = M4_ENOMEM; goto done; }
     }
 

@@ -65,6 +65,11 @@ typedef struct m4_train_options {
                                validation; see m4_trainer_run_closed_loop_sample) */
     int loss_weight;        /* M4_LOSS_WEIGHT_*: how the slowdown loss weighs a
                                window's (event, flow) errors */
+    float tail_weight;      /* 0: the slowdown loss is the relative error e; X > 0: its
+                               gradient is that of e + X max(0, e - tail_threshold), more
+                               pull on the flows in the error's tail (the logged
+                               losses stay e, so validation judges by e) */
+    float tail_threshold;
     float val_fraction;     /* scenarios held out for validation */
     int val_samples;        /* validation samples (fixed positions) */
     int plateau_patience;   /* epochs without improvement before lr x0.2 */
@@ -106,6 +111,9 @@ void m4_trainer_worker_free(m4_trainer_worker *w);
 /* How the slowdown loss weighs the errors (M4_LOSS_WEIGHT_*; EVENT at
  * creation). */
 void m4_trainer_worker_set_loss_weight(m4_trainer_worker *w, int loss_weight);
+/* The tail term of the slowdown gradient (m4_train_options.tail_weight; 0 at
+ * creation). */
+void m4_trainer_worker_set_tail(m4_trainer_worker *w, float weight, float threshold);
 /* Run one sample: burn_in events from event `from` forward only, then
  * `events` with gradient (accumulated into grads, which is laid out like
  * m->params; grads NULL = forward only). The loss of the gradient events is
