@@ -68,30 +68,48 @@ int m4_cli_usage_error(const char *command, const char *fmt, ...)
     return 2;
 }
 
-/* Debian's OpenBLAS 0.3.21 does not recognise some recent CPUs and falls back
- * to its SSE3 "Prescott" kernels, 2-3x slower on the model's products
- * (bench/nn.sh). The kernels are chosen when the library loads, before main,
- * so pick the right ones and start again; OPENBLAS_CORETYPE set by the user
- * always wins. Kernels of another CPU type round float sums differently, so
- * m4 results can differ in the last nanosecond between a program that keeps
- * the fallback and this CLI; runs of the CLI on one machine stay identical. */
-static void prefer_native_blas_kernels(char **argv)
+/* OpenBLAS settles two things when it loads, before main, that this program
+ * wants otherwise, so it sets them in the environment and starts again (once:
+ * the second start finds them set; what the user set always wins):
+ *
+ * - Kernels. Debian's OpenBLAS 0.3.21 does not recognise some recent CPUs and
+ *   falls back to its SSE3 "Prescott" kernels, 2-3x slower on the model's
+ *   products (bench/nn.sh). Kernels of another CPU type round float sums
+ *   differently, so m4 results can differ in the last nanosecond between a
+ *   program that keeps the fallback and this CLI; runs of the CLI on one
+ *   machine stay identical.
+ * - Threads. It starts a helper thread per core, which spins in sched_yield
+ *   for a while after start even when every product runs on one thread, as
+ *   the m4 backend's do (its products have a few rows; openblas_set_num_threads
+ *   raises the count again where --threads asks for more): a fifth of the CPU
+ *   time of a 20,000-flow m4 run, taken from whatever else runs on the other
+ *   core. */
+static void prefer_blas_settings(char **argv)
 {
-    if (getenv("OPENBLAS_CORETYPE")) return;
+    int restart = 0;
+    if (!getenv("OPENBLAS_NUM_THREADS") && !getenv("GOTO_NUM_THREADS") &&
+        !getenv("OMP_NUM_THREADS") && openblas_get_num_threads() > 1) {
+        setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        restart = 1;
+    }
     const char *core = openblas_get_corename();
-    if (!core || strcasecmp(core, "prescott") != 0) return;
-    __builtin_cpu_init();
-    const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
-                       : __builtin_cpu_supports("avx2")  ? "Haswell"
-                                                         : NULL;
-    if (!want) return;
-    setenv("OPENBLAS_CORETYPE", want, 1);
-    execv("/proc/self/exe", argv); /* on failure, carry on with the slow kernels */
+    if (!getenv("OPENBLAS_CORETYPE") && core && strcasecmp(core, "prescott") == 0) {
+        __builtin_cpu_init();
+        const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                           : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                             : NULL;
+        if (want) {
+            setenv("OPENBLAS_CORETYPE", want, 1);
+            restart = 1;
+        }
+    }
+    /* On failure, carry on with the library's choices. */
+    if (restart) execv("/proc/self/exe", argv);
 }
 
 int main(int argc, char **argv)
 {
-    prefer_native_blas_kernels(argv);
+    prefer_blas_settings(argv);
     if (argc < 2) {
         print_help(stderr);
         return 2;
