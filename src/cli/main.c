@@ -78,12 +78,12 @@ int m4_cli_usage_error(const char *command, const char *fmt, ...)
  *   differently, so m4 results can differ in the last nanosecond between a
  *   program that keeps the fallback and this CLI; runs of the CLI on one
  *   machine stay identical.
- * - Threads. It starts a helper thread per core, which spins in sched_yield
- *   for a while after start even when every product runs on one thread, as
- *   the m4 backend's do (its products have a few rows; openblas_set_num_threads
- *   raises the count again where --threads asks for more): a fifth of the CPU
- *   time of a 20,000-flow m4 run, taken from whatever else runs on the other
- *   core. */
+ * - Threads. It starts a helper thread for each core beyond the first, which
+ *   spins in sched_yield for a while after start even when every product runs
+ *   on one thread, as the m4 backend's do (its products have a few rows;
+ *   openblas_set_num_threads raises the count again where --threads asks for
+ *   more): a tenth of the CPU time of the 1024-host, 20,000-flow m4 runs
+ *   (README), taken from whatever else runs on the other core. */
 static void prefer_blas_settings(char **argv)
 {
     int restart = 0;
