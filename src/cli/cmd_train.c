@@ -64,6 +64,9 @@ static const char *const usage =
     "  --closed-loop X     [0] share of samples (training and validation) run closed\n"
     "                      loop: after the burn-in, completions come from the model's own\n"
     "                      predictions, as in the m4 backend (slowdown loss only)\n"
+    "  --closed-burn-in B  [0] 1: a closed-loop sample's burn-in runs closed loop too\n"
+    "                      (its events up to the sample's start), so that the sample\n"
+    "                      starts from states the model's own completions led to\n"
     "  --loss-weight W     [event] slowdown loss over every (event, flow) pair ('event')\n"
     "                      or each flow's mean over its events, every flow counting once\n"
     "                      ('flow', as the per-flow error that eval reports), or each\n"
@@ -214,6 +217,8 @@ int m4_cmd_train(int argc, char **argv)
             else if (!strcmp(v, "event")) o.loss_weight = M4_LOSS_WEIGHT_EVENT;
             else if (!strcmp(v, "last")) o.loss_weight = M4_LOSS_WEIGHT_LAST;
             else rc = m4_cli_usage_error("train", "--loss-weight: '%s' is not 'event', 'flow' or 'last'", v);
+        } else if (!strcmp(a, "--closed-burn-in")) {
+            rc = parse_int(a, v, 0, 1, &o.closed_loop_burn_in);
         } else if (!strcmp(a, "--tail-weight")) {
             if (!(rc = parse_float(a, v, 0, 100, &x))) o.tail_weight = (float)x;
         } else if (!strcmp(a, "--tail-threshold")) {

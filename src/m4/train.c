@@ -90,6 +90,7 @@ struct m4_trainer_worker {
      * flow_window_stamp = window_stamp), and the flows touched in it */
     int loss_weight;
     float tail_weight, tail_threshold; /* see m4_train_options */
+    int closed_loop_burn_in;           /* see m4_train_options */
     uint32_t window_stamp;
     uint32_t *flow_window_stamp;
     double *flow_error_sum;
@@ -137,6 +138,11 @@ void m4_trainer_worker_set_tail(m4_trainer_worker *w, float weight, float thresh
 {
     w->tail_weight = weight;
     w->tail_threshold = threshold;
+}
+
+void m4_trainer_worker_set_closed_loop_burn_in(m4_trainer_worker *w, int on)
+{
+    w->closed_loop_burn_in = on != 0;
 }
 
 /* Per-row gradient (H floats), target stamp and target value for n rows. */
@@ -495,6 +501,22 @@ static int live_prediction(const m4_trainer_worker *w, uint64_t data)
     return (uint32_t)data == w->prediction_generation[(int32_t)(data >> 32)];
 }
 
+/* Closed loop: drops the predictions later events made void, then says
+ * when the next arrival (index *arrival, num_events if none) and the next
+ * predicted completion happen (INT64_MAX: none). */
+static void closed_loop_peek(m4_trainer_worker *w, const m4_train_scenario *s, event_source *src,
+                             int64_t *arrival_ns, int64_t *completion_ns)
+{
+    while (src->next_truth < s->num_events && s->event_kind[src->next_truth] != 0)
+        src->next_truth++;
+    while (m4_heap_count(&w->predictions) > 0 && !live_prediction(w, w->predictions.entries[0].data)) {
+        m4_heap_entry stale;
+        m4_heap_pop(&w->predictions, &stale);
+    }
+    *arrival_ns = src->next_truth < s->num_events ? s->event_time_ns[src->next_truth] : INT64_MAX;
+    *completion_ns = m4_heap_peek_time(&w->predictions);
+}
+
 /* Next event, or 0 when the source is exhausted. */
 static int next_event(m4_trainer_worker *w, const m4_train_scenario *s, event_source *src,
                       sample_event *out)
@@ -504,14 +526,8 @@ static int next_event(m4_trainer_worker *w, const m4_train_scenario *s, event_so
         *out = truth_event(s, src->next_truth++);
         return 1;
     }
-    while (src->next_truth < s->num_events && s->event_kind[src->next_truth] != 0)
-        src->next_truth++;
-    while (m4_heap_count(&w->predictions) > 0 && !live_prediction(w, w->predictions.entries[0].data)) {
-        m4_heap_entry stale;
-        m4_heap_pop(&w->predictions, &stale);
-    }
-    int64_t arrival = src->next_truth < s->num_events ? s->event_time_ns[src->next_truth] : INT64_MAX;
-    int64_t completion = m4_heap_peek_time(&w->predictions);
+    int64_t arrival, completion;
+    closed_loop_peek(w, s, src, &arrival, &completion);
     if (arrival == INT64_MAX && completion == INT64_MAX) return 0;
     if (arrival <= completion) {
         int64_t e = src->next_truth++;
@@ -527,18 +543,27 @@ static int next_event(m4_trainer_worker *w, const m4_train_scenario *s, event_so
     return 1;
 }
 
+/* The most events a closed-loop run from here can have: every flow active
+ * or still to arrive (from ground-truth event `next_truth` on) completes
+ * exactly once. */
+static int64_t closed_loop_event_bound(const m4_trainer_worker *w, const m4_train_scenario *s,
+                                       int64_t next_truth)
+{
+    int64_t active = 0, arrivals = 0;
+    for (int32_t g = 0; g < s->num_flows; g++) active += w->state.flow_active[g] != 0;
+    for (int64_t e = next_truth; e < s->num_events; e++) arrivals += s->event_kind[e] == 0;
+    return active + 2 * arrivals;
+}
+
 /* Switch to closed loop at ground-truth event `from`: every active flow the
  * burn-in left without a prediction gets its true completion (the state a
  * closed-loop run would have reached is unknown; the truth is the nearest). */
 static int start_closed_loop(m4_trainer_worker *w, const m4_train_scenario *s, int64_t from,
-                             event_source *src, int64_t *max_events)
+                             event_source *src)
 {
     int64_t now = from > 0 ? s->event_time_ns[from - 1] : 0;
-    int64_t active = 0, arrivals = 0;
     for (int32_t g = 0; g < s->num_flows; g++) {
-        if (!w->state.flow_active[g]) continue;
-        active++;
-        if (w->prediction_generation[g] != 0) continue;
+        if (!w->state.flow_active[g] || w->prediction_generation[g] != 0) continue;
         int64_t end = s->flow_start_ns[g] +
                       (int64_t)((double)s->flow_slowdown[g] * (double)s->flow_ideal_ns[g] + 0.5);
         if (end < now) end = now;
@@ -546,10 +571,38 @@ static int start_closed_loop(m4_trainer_worker *w, const m4_train_scenario *s, i
         int err = m4_heap_push(&w->predictions, end, (uint64_t)g << 32 | gen);
         if (err) return err;
     }
-    for (int64_t e = from; e < s->num_events; e++) arrivals += s->event_kind[e] == 0;
-    /* every flow active or still to arrive completes exactly once */
-    if (*max_events > active + 2 * arrivals) *max_events = active + 2 * arrivals;
     *src = (event_source){1, from, now};
+    return M4_OK;
+}
+
+/* The burn-in from `begin` to `from`, forward only: the ground truth, or
+ * with closed_loop_burn_in (closed-loop samples only) the model's own
+ * completions from `begin` on, every event before the time of event `from`,
+ * so that the sample starts from the states a closed-loop run reaches, as
+ * the backend's are, not from teacher-forced ones. */
+static int run_burn_in(m4_trainer_worker *w, const m4_train_scenario *s, int64_t begin, int64_t from,
+                       int closed_loop, event_source *src)
+{
+    int err;
+    if (!closed_loop || !w->closed_loop_burn_in || begin == from) {
+        for (int64_t e = begin; e < from; e++) {
+            m4_nn_arena_reset(&w->tape);
+            if ((err = forward_event(w, s, truth_event(s, e), &w->tape, NULL, 0, NULL))) return err;
+        }
+        *src = (event_source){0, from, 0};
+        return closed_loop ? start_closed_loop(w, s, from, src) : M4_OK;
+    }
+    if ((err = start_closed_loop(w, s, begin, src))) return err;
+    const int64_t until = from < s->num_events ? s->event_time_ns[from] : INT64_MAX;
+    for (;;) {
+        int64_t arrival, completion;
+        closed_loop_peek(w, s, src, &arrival, &completion);
+        if ((arrival < completion ? arrival : completion) >= until) break;
+        sample_event ev;
+        if (!next_event(w, s, src, &ev)) break;
+        m4_nn_arena_reset(&w->tape);
+        if ((err = forward_event(w, s, ev, &w->tape, NULL, 0, NULL))) return err;
+    }
     return M4_OK;
 }
 
@@ -567,12 +620,12 @@ static int run_sample(m4_trainer_worker *w, const m4_train_scenario *s, int64_t 
     if (err) return err;
     if ((err = seed_active_flows(w, s, begin))) return err;
     w->track_predictions = closed_loop;
-    for (int64_t e = begin; e < from; e++) {
-        m4_nn_arena_reset(&w->tape);
-        if ((err = forward_event(w, s, truth_event(s, e), &w->tape, NULL, 0, NULL))) return err;
+    event_source src;
+    if ((err = run_burn_in(w, s, begin, from, closed_loop, &src))) return err;
+    if (closed_loop) {
+        int64_t most = closed_loop_event_bound(w, s, src.next_truth);
+        if (events > most) events = most;
     }
-    event_source src = {0, from, 0};
-    if (closed_loop && (err = start_closed_loop(w, s, from, &src, &events))) return err;
     if (m4_array_reserve32(&w->events, &w->events_capacity, window, sizeof *w->events, 64))
         return M4_ENOMEM;
     int64_t num_windows = (events + window - 1) / window;
@@ -1002,6 +1055,7 @@ int m4_train(const char *const *data_dirs, int num_data_dirs, const char *model_
         if ((err = m4_trainer_worker_create(&workers[t], &model))) goto done;
         m4_trainer_worker_set_loss_weight(workers[t], o->loss_weight);
         m4_trainer_worker_set_tail(workers[t], o->tail_weight, o->tail_threshold);
+        m4_trainer_worker_set_closed_loop_burn_in(workers[t], o->closed_loop_burn_in);
         if (!(thread_grads[t] = calloc(P, sizeof(float)))) { err = M4_ENOMEM; goto done; }
     }
 

@@ -70,6 +70,9 @@ typedef struct m4_train_options {
                                pull on the flows in the error's tail (the logged
                                losses stay e, so validation judges by e) */
     float tail_threshold;
+    int closed_loop_burn_in; /* 1: a closed-loop sample's burn-in runs closed loop too
+                               (the model's own completions from its start on), so the
+                               sample starts from the states the backend reaches */
     float val_fraction;     /* scenarios held out for validation */
     int val_samples;        /* validation samples (fixed positions) */
     int plateau_patience;   /* epochs without improvement before lr x0.2 */
@@ -114,6 +117,8 @@ void m4_trainer_worker_set_loss_weight(m4_trainer_worker *w, int loss_weight);
 /* The tail term of the slowdown gradient (m4_train_options.tail_weight; 0 at
  * creation). */
 void m4_trainer_worker_set_tail(m4_trainer_worker *w, float weight, float threshold);
+/* m4_train_options.closed_loop_burn_in for this worker's closed-loop samples. */
+void m4_trainer_worker_set_closed_loop_burn_in(m4_trainer_worker *w, int on);
 /* Run one sample: burn_in events from event `from` forward only, then
  * `events` with gradient (accumulated into grads, which is laid out like
  * m->params; grads NULL = forward only). The loss of the gradient events is
@@ -121,7 +126,9 @@ void m4_trainer_worker_set_tail(m4_trainer_worker *w, float weight, float thresh
 int m4_trainer_run_sample(m4_trainer_worker *w, const m4_train_scenario *s, int64_t from,
                           int64_t burn_in, int64_t events, int window, float *grads,
                           m4_sample_loss *loss);
-/* The same sample closed loop: the burn-in replays the ground truth, then
+/* The same sample closed loop: the burn-in replays the ground truth (or,
+ * with m4_trainer_worker_set_closed_loop_burn_in, runs closed loop from its
+ * start up to the time of event `from`), then
  * the `events` events are the true arrivals merged with the model's own
  * predicted completions, ordered and timed exactly as the m4 backend does
  * (active flows the burn-in did not predict start from their true
