@@ -712,10 +712,12 @@ static void closed_loop_is_the_backend(const char *scenario, const char *model_f
     CHECK(worst <= 1e-4);
     CHECK(changed > ts.num_flows / 2);
 
-    /* A closed-loop burn-in from the first event to event `from`, then the
-     * sample: the same event loop cut in two, so the same completions to
-     * the bit (a burn-in that stopped early or late, or dropped or repeated
-     * an event at the cut, would move some). */
+    /* A closed-loop burn-in from the first event to the time of event
+     * `from`, then the sample: the same event loop cut in two, so the same
+     * completions to the bit (a teacher-forced burn-in, or an event dropped
+     * or repeated at the cut, would move some). With a one-event sample,
+     * where the cut lies shows: every completion of the whole run before that
+     * time comes from the burn-in, and at most one after it. */
     int64_t *whole = malloc(sizeof(int64_t) * (size_t)ts.num_flows);
     CHECK(whole != NULL);
     if (whole) {
@@ -726,10 +728,23 @@ static void closed_loop_is_the_backend(const char *scenario, const char *model_f
                      M4_OK);
         int equal = 0;
         for (int32_t g = 0; g < ts.num_flows; g++) equal += done[g] == whole[g];
+        CHECK_INT_EQ(m4_trainer_run_closed_loop_sample(w, &ts, from, from, 1, 64, NULL, &l),
+                     M4_OK);
+        const int64_t cut_ns = ts.event_time_ns[from];
+        int before = 0, before_kept = 0, after = 0;
+        for (int32_t g = 0; g < ts.num_flows; g++) {
+            if (whole[g] < cut_ns) before++, before_kept += done[g] == whole[g];
+            else after += done[g] >= 0;
+        }
         m4_trainer_worker_set_closed_loop_burn_in(w, 0);
-        fprintf(stderr, "  closed burn-in to event %lld: %d/%d flows at the same ns as the whole run\n",
-                (long long)from, equal, ts.num_flows);
+        fprintf(stderr,
+                "  closed burn-in to event %lld: %d/%d flows at the same ns as the whole run; "
+                "one-event sample: %d/%d completions before the cut, %d after\n",
+                (long long)from, equal, ts.num_flows, before_kept, before, after);
         CHECK_INT_EQ(equal, ts.num_flows);
+        CHECK(before > 0);
+        CHECK_INT_EQ(before_kept, before);
+        CHECK(after <= 1);
         free(whole);
     }
     free(fct);
